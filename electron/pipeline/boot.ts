@@ -1,0 +1,291 @@
+/**
+ * Booting a boot folder in QEMU before it touches hardware: the firmware's
+ * iPXE netboots the folder through QEMU's own TFTP server, and the serial
+ * console is watched for a pattern that proves the system came up.
+ *
+ * The guest's network is QEMU's user-mode network with `restrict=on`: it
+ * reaches QEMU's built-in DHCP and TFTP and nothing else.
+ */
+import { access, constants, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { release } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { execa } from 'execa';
+import { NetbootError } from './errors.ts';
+import { readBootFolderInfo } from './output.ts';
+import { KILL_GRACE_MS, requireTool, runTool } from './tools.ts';
+
+export type Accel = 'kvm' | 'tcg';
+
+/** Escape sequences the firmware prints (colours, cursor moves), removed before matching. */
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\x1bc/g;
+
+/** One console line as a person would read it. */
+export function cleanConsoleLine(line: string): string {
+  // eslint-disable-next-line no-control-regex
+  return line.replace(ANSI, '').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
+}
+
+/** Console lines that mean the boot failed, with the reason to report. */
+const FAILURES: { pattern: RegExp; reason: string }[] = [
+  {
+    pattern: /Kernel panic - not syncing: Out of memory|Out of memory: Killed process/,
+    reason: 'the guest ran out of memory',
+  },
+  {
+    pattern: /Initramfs unpacking failed|write error/i,
+    reason: 'the kernel could not unpack the initrds (too little memory?)',
+  },
+  { pattern: /Kernel panic - not syncing/, reason: 'the kernel panicked' },
+  { pattern: /NETBOOT-COMPOSER-DEMO: FAILED/, reason: 'the demo system reported a failure' },
+  {
+    pattern: /No more network devices|Could not boot|Connection timed out \(http/,
+    reason: 'iPXE could not boot the folder',
+  },
+];
+
+/** Judge one console line: a failure reason, or undefined. Pure: tested on its own. */
+export function failureIn(line: string): string | undefined {
+  return FAILURES.find((f) => f.pattern.test(line))?.reason;
+}
+
+export interface TestBootOptions {
+  /** The boot folder (with netboot.ipxe). */
+  dir: string;
+  expect: RegExp;
+  timeoutSeconds: number;
+  memoryMiB: number;
+  accel?: Accel | undefined;
+  /** Where the KVM probe's answer is kept between runs. */
+  stateDir?: string | undefined;
+  signal?: AbortSignal | undefined;
+  onLine?: (line: string) => void;
+  onAccel?: (accel: Accel, why: string) => void;
+}
+
+export interface TestBootResult {
+  passed: boolean;
+  /** Why it failed, in one sentence; the matched line when it passed. */
+  reason: string;
+  accel: Accel;
+  seconds: number;
+  /** The last console lines, for the report. */
+  lastLines: string[];
+}
+
+/** QEMU's arguments to netboot `dir` under BIOS. Pure: tested on its own. */
+export function qemuNetbootArgs(dir: string, memoryMiB: number, accel: Accel): string[] {
+  const tftp = resolve(dir).replace(/,/g, ',,');
+  return [
+    '-machine',
+    'pc',
+    '-accel',
+    accel,
+    ...(accel === 'kvm' ? ['-cpu', 'host'] : []),
+    '-m',
+    String(memoryMiB),
+    '-smp',
+    '1',
+    '-nodefaults',
+    '-display',
+    'none',
+    '-serial',
+    'stdio',
+    '-monitor',
+    'none',
+    '-no-reboot',
+    '-netdev',
+    `user,id=net0,restrict=on,tftp=${tftp},bootfile=netboot.ipxe`,
+    '-device',
+    'virtio-net-pci,netdev=net0',
+    '-boot',
+    'order=n',
+  ];
+}
+
+const PROBE_SECONDS = 10;
+let memo: Promise<{ accel: Accel; why: string }> | undefined;
+
+/**
+ * KVM when it can start a guest, TCG otherwise. `/dev/kvm` existing is not
+ * enough (nested virtualisation can hang a guest), so a kernel is booted
+ * under KVM once, and the answer is kept in `stateDir` for this machine.
+ */
+export async function chooseAccel(kernel: string, stateDir?: string): Promise<{ accel: Accel; why: string }> {
+  const forced = process.env.NETBOOT_COMPOSER_ACCEL;
+  if (forced === 'kvm' || forced === 'tcg') return { accel: forced, why: 'set by NETBOOT_COMPOSER_ACCEL' };
+  memo ??= probe(kernel, stateDir);
+  return memo;
+}
+
+async function probe(kernel: string, stateDir?: string): Promise<{ accel: Accel; why: string }> {
+  try {
+    await access('/dev/kvm', constants.R_OK | constants.W_OK);
+  } catch {
+    return { accel: 'tcg', why: '/dev/kvm is not usable, so QEMU emulates the CPU (slower)' };
+  }
+  const qemu = requireTool('qemu-system-x86_64');
+  const version = (await runTool('qemu-system-x86_64', ['--version'], { what: 'qemu --version' })).split('\n')[0] ?? '';
+  const key = `${version} ${release()}`;
+  const stateFile = stateDir ? join(stateDir, 'kvm-probe.json') : undefined;
+  if (stateFile) {
+    const saved = await readFile(stateFile, 'utf8').then(
+      (text) => JSON.parse(text) as { key: string; kvm: boolean },
+      () => undefined,
+    );
+    if (saved?.key === key) {
+      return saved.kvm
+        ? { accel: 'kvm', why: 'KVM starts guests on this machine' }
+        : { accel: 'tcg', why: 'KVM does not start guests on this machine (probed earlier), so QEMU emulates the CPU' };
+    }
+  }
+  const subprocess = execa(
+    qemu,
+    [
+      '-accel',
+      'kvm',
+      '-cpu',
+      'host',
+      '-m',
+      '256',
+      '-nodefaults',
+      '-display',
+      'none',
+      '-serial',
+      'stdio',
+      '-monitor',
+      'none',
+      '-no-reboot',
+      '-kernel',
+      kernel,
+      '-append',
+      'console=ttyS0 earlyprintk=serial,ttyS0 panic=-1',
+    ],
+    { reject: false, timeout: PROBE_SECONDS * 1000, forceKillAfterDelay: KILL_GRACE_MS, stdin: 'ignore' },
+  );
+  let kvm = false;
+  subprocess.stdout?.on('data', (chunk: Buffer) => {
+    if (!kvm && chunk.toString('latin1').includes('Linux version')) {
+      kvm = true;
+      subprocess.kill();
+    }
+  });
+  await subprocess;
+  if (stateFile) {
+    await mkdir(dirname(stateFile), { recursive: true });
+    await writeFile(stateFile, `${JSON.stringify({ key, kvm })}\n`);
+  }
+  return kvm
+    ? { accel: 'kvm', why: 'KVM starts guests on this machine' }
+    : {
+        accel: 'tcg',
+        why: `KVM did not start a guest within ${PROBE_SECONDS} s here, so QEMU emulates the CPU (slower)`,
+      };
+}
+
+/** Keep the last `count` lines. */
+class Tail {
+  readonly lines: string[] = [];
+  private readonly count: number;
+  constructor(count: number) {
+    this.count = count;
+  }
+  push(line: string): void {
+    this.lines.push(line);
+    if (this.lines.length > this.count) this.lines.shift();
+  }
+}
+
+/**
+ * Netboot `dir` in QEMU and watch the serial console for `expect`. Resolves
+ * with passed or failed (and why); the VM is always killed before it returns.
+ */
+export async function testBoot(options: TestBootOptions): Promise<TestBootResult> {
+  const started = performance.now();
+  const script = join(options.dir, 'netboot.ipxe');
+  if (
+    !(await access(script).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    throw new NetbootError(`${options.dir} has no netboot.ipxe; give a boot folder made by netboot-composer build.`);
+  }
+  const qemu = requireTool('qemu-system-x86_64');
+  const kernel = ['bzImage', 'Image'].map((name) => join(options.dir, name));
+  const chosen = options.accel
+    ? { accel: options.accel, why: 'as asked' }
+    : await chooseAccel(kernel[0]!, options.stateDir);
+  options.onAccel?.(chosen.accel, chosen.why);
+
+  const tail = new Tail(30);
+  const subprocess = execa(qemu, qemuNetbootArgs(options.dir, options.memoryMiB, chosen.accel), {
+    reject: false,
+    stdin: 'ignore',
+    forceKillAfterDelay: KILL_GRACE_MS,
+    cancelSignal: options.signal,
+  });
+  let verdict: { passed: boolean; reason: string } | undefined;
+  const settle = (passed: boolean, reason: string): void => {
+    if (verdict) return;
+    verdict = { passed, reason };
+    subprocess.kill();
+  };
+  const timer = setTimeout(
+    () => settle(false, `the expected output did not appear within ${options.timeoutSeconds} s`),
+    options.timeoutSeconds * 1000,
+  );
+  let rest = '';
+  const onData = (chunk: Buffer): void => {
+    const lines = (rest + chunk.toString('utf8')).split(/\r?\n/);
+    rest = lines.pop() ?? '';
+    for (const raw of lines) {
+      const line = cleanConsoleLine(raw);
+      if (!line.trim()) continue;
+      tail.push(line);
+      options.onLine?.(line);
+      if (options.expect.test(line)) settle(true, line.trim());
+      else {
+        const failure = failureIn(line);
+        if (failure) settle(false, failure);
+      }
+    }
+  };
+  subprocess.stdout?.on('data', onData);
+  subprocess.stderr?.on('data', onData);
+  const result = await subprocess;
+  clearTimeout(timer);
+  if (rest.trim()) onData(Buffer.from('\n'));
+  if (!verdict) {
+    if (options.signal?.aborted) verdict = { passed: false, reason: 'the test boot was stopped' };
+    else if (result.exitCode === 0)
+      verdict = { passed: false, reason: 'the guest powered off without printing the expected output' };
+    else verdict = { passed: false, reason: `QEMU failed to start the guest (exit code ${result.exitCode ?? 'none'})` };
+  }
+  return {
+    ...verdict,
+    accel: chosen.accel,
+    seconds: (performance.now() - started) / 1000,
+    lastLines: tail.lines,
+  };
+}
+
+const MIB = 1024 * 1024;
+
+/**
+ * RAM for a test boot of `dir`: what the build said the image needs, plus
+ * room for the kernel and stage 2, at least 512 MiB.
+ */
+export async function bootMemoryMiB(dir: string): Promise<number> {
+  const info = await readBootFolderInfo(dir);
+  let needed = info.ramBytes;
+  if (needed === undefined) {
+    // Not our folder: guess from the download, which unpacks to a few times its size.
+    let download = 0;
+    for (const name of ['bzImage', 'initrd', 'manifest', 'nix-store']) {
+      download += (await stat(join(dir, name)).catch(() => undefined))?.size ?? 0;
+    }
+    needed = download * 4;
+  }
+  return Math.max(512, Math.ceil((needed * 1.25) / MIB / 64) * 64 + 256);
+}

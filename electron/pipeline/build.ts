@@ -1,0 +1,319 @@
+/**
+ * The pipeline: from a system to a boot folder.
+ *
+ *   resolve -> closure -> pack (one cached squashfs per path, in parallel)
+ *           -> assemble (nix-store and manifest initrds) -> script -> write
+ *
+ * Plain Node: the Electron main process and the CLI both drive this, and
+ * learn what happens through `onEvent`.
+ */
+import { createHash } from 'node:crypto';
+import { copyFile, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import {
+  ARCHES,
+  type Arch,
+  type BuildEvent,
+  type InitrdCompression,
+  type NixosSystem,
+  type OutputFile,
+  type SquashfsCompression,
+  type SystemSource,
+} from '../shared/types.ts';
+import { Cache, cacheKey, defaultCacheDir, type CacheEntry } from './cache.ts';
+import { queryClosure, type RegisteredPath } from './closure.ts';
+import { DEFAULT_INITRD_COMPRESSION, DEFAULT_SQUASHFS_COMPRESSION, formatCompression } from './compression.ts';
+import { cpioParts, type CpioPart } from './cpio.ts';
+import { buildDemo } from './demo.ts';
+import { CanceledError, isAbort, NetbootError } from './errors.ts';
+import { compressionExtension, gzipRegistration, manifestEntries, segmentParts, writeArchive } from './initrd.ts';
+import { ipxeScript } from './ipxe.ts';
+import { buildFlakeSystem } from './nix.ts';
+import { OutDir } from './output.ts';
+import { runPool } from './pool.ts';
+import { readToplevel } from './resolve.ts';
+import { assertCompleteSquashfs, isCompleteSquashfs, packStorePath } from './squashfs.ts';
+import { manifestText } from './store.ts';
+import { requireTool, toolVersion } from './tools.ts';
+
+export interface BuildRequest {
+  source: SystemSource;
+  outDir: string;
+  /** The architecture the user expects; checked against the system's own. */
+  arch?: Arch | undefined;
+  squashfsCompression?: SquashfsCompression | undefined;
+  initrdCompression?: InitrdCompression | undefined;
+  cacheDir?: string | undefined;
+  /** Added to the system's own kernel parameters. */
+  kernelParams?: string | undefined;
+  /** Store paths packed at once; default: the number of cores. */
+  jobs?: number | undefined;
+}
+
+export interface BuildResult {
+  system: NixosSystem;
+  outDir: string;
+  files: OutputFile[];
+  paths: number;
+  packed: number;
+  reused: number;
+  seconds: number;
+  ramBytes: number;
+  downloadBytes: number;
+}
+
+export interface BuildHooks {
+  onEvent?: (event: BuildEvent) => void;
+  signal?: AbortSignal | undefined;
+}
+
+/** The boot folder's file names, in the order iPXE loads the initrds. */
+export const INITRD_NAMES = ['initrd', 'manifest', 'nix-store'] as const;
+export const SCRIPT_NAME = 'netboot.ipxe';
+
+/** The kernel's file name in the boot folder: what the architecture's boot loaders expect. */
+export function kernelFileName(arch: Arch): string {
+  return arch === 'aarch64-linux' ? 'Image' : 'bzImage';
+}
+
+function fingerprint(...parts: string[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+}
+
+/** Build a system's toplevel, if the source needs building, and read it. */
+export async function resolveSystem(
+  source: SystemSource,
+  cacheDir: string,
+  hooks: BuildHooks = {},
+): Promise<NixosSystem> {
+  const onLog = (message: string): void => hooks.onEvent?.({ event: 'log', message });
+  switch (source.kind) {
+    case 'toplevel':
+      return readToplevel(source.path);
+    case 'flake':
+      hooks.onEvent?.({ event: 'stage', stage: 'resolve', message: `Building ${source.ref}#${source.name} with Nix` });
+      return readToplevel(await buildFlakeSystem(source.ref, source.name, { signal: hooks.signal, onLog }));
+    case 'demo':
+      hooks.onEvent?.({ event: 'stage', stage: 'resolve', message: 'Building the demo system with Nix' });
+      return readToplevel(await buildDemo(cacheDir, { signal: hooks.signal, onLog }));
+  }
+}
+
+/** Check the system's architecture against the one asked for. */
+export function checkArch(system: NixosSystem, asked: Arch | undefined): Arch {
+  if (asked !== undefined && system.system !== asked) {
+    throw new NetbootError(
+      `${system.name} is built for ${system.system}, but ${asked} was asked for; build the configuration for ${asked} or choose ${system.system}.`,
+    );
+  }
+  if (!(ARCHES as readonly string[]).includes(system.system)) {
+    throw new NetbootError(
+      `${system.name} is built for ${system.system}; Netboot Composer makes images for ${ARCHES.join(' and ')}.`,
+    );
+  }
+  return system.system as Arch;
+}
+
+interface Packed {
+  path: RegisteredPath;
+  squashfs: CacheEntry;
+  /** The compressed initrd segment, when the initrds are compressed. */
+  segment: CacheEntry | undefined;
+}
+
+/** Run the whole pipeline. Throws a {@link NetbootError} a person can act on, or {@link CanceledError}. */
+export async function build(request: BuildRequest, hooks: BuildHooks = {}): Promise<BuildResult> {
+  const started = performance.now();
+  const emit = (event: BuildEvent): void => hooks.onEvent?.(event);
+  const { signal } = hooks;
+  const squashfsCompression = request.squashfsCompression ?? DEFAULT_SQUASHFS_COMPRESSION;
+  const initrdCompression = request.initrdCompression ?? DEFAULT_INITRD_COMPRESSION;
+  const cache = new Cache(request.cacheDir ?? defaultCacheDir());
+  const jobs = Math.max(1, request.jobs ?? availableParallelism());
+  const throwIfAborted = (): void => {
+    if (signal?.aborted) throw new CanceledError();
+  };
+
+  // Fail fast, before anything long: tools, out folder, cache folder.
+  requireTool('nix-store');
+  requireTool('mksquashfs');
+  const out = await OutDir.open(request.outDir);
+  await cache.prepare();
+
+  try {
+    emit({ event: 'stage', stage: 'resolve', message: 'Reading the system' });
+    const system = await resolveSystem(request.source, cache.dir, hooks);
+    const arch = checkArch(system, request.arch);
+    emit({ event: 'system', system });
+    const kernelName = kernelFileName(arch);
+    await out.claim([kernelName, ...INITRD_NAMES, SCRIPT_NAME]);
+    throwIfAborted();
+
+    emit({ event: 'stage', stage: 'closure', message: 'Querying the closure' });
+    const closure = await queryClosure(system.toplevel, signal);
+    // Biggest first, so no long job starts last and leaves a core idle.
+    const ordered = [...closure.paths].sort((a, b) => b.narSize - a.narSize || a.path.localeCompare(b.path));
+    emit({
+      event: 'closure',
+      paths: ordered.map((p) => ({ path: p.path, narSize: p.narSize })),
+      totalBytes: closure.totalBytes,
+    });
+
+    emit({ event: 'stage', stage: 'pack', message: `Packing ${ordered.length} store paths` });
+    const version = await toolVersion('mksquashfs');
+    const squashfsRecipe = `mksquashfs ${version} ${formatCompression(squashfsCompression)}`;
+    const segmentRecipe = `${squashfsRecipe} initrd ${formatCompression(initrdCompression)}`;
+    const compressedSegments = initrdCompression.name !== 'none';
+    let packedCount = 0;
+    let reusedCount = 0;
+
+    const packOne = async (path: RegisteredPath, jobSignal: AbortSignal, share: number): Promise<Packed> => {
+      const began = performance.now();
+      const squashfsKey = cacheKey([path.path, path.narHash, squashfsRecipe]);
+      const squashfsFile = cache.dataFile('squashfs', squashfsKey, path.path, 'sqsh');
+      let squashfs = await cache.lookup(squashfsFile);
+      if (squashfs && !(await isCompleteSquashfs(squashfs.file))) squashfs = undefined;
+      const reused = squashfs !== undefined;
+      if (!squashfs) {
+        emit({ event: 'path-start', path: path.path });
+        let last = -1;
+        squashfs = await cache.put(
+          squashfsFile,
+          { key: squashfsKey, storePath: path.path, recipe: squashfsRecipe },
+          async (temp) => {
+            await packStorePath(path.path, temp, {
+              compression: squashfsCompression,
+              processors: share,
+              signal: jobSignal,
+              onProgress: (percent) => {
+                if (percent === last) return;
+                last = percent;
+                emit({ event: 'path-progress', path: path.path, percent });
+              },
+            });
+            await assertCompleteSquashfs(temp, path.path);
+          },
+        );
+      }
+      let segment: CacheEntry | undefined;
+      if (compressedSegments) {
+        const segmentKey = cacheKey([path.path, path.narHash, segmentRecipe]);
+        const segmentFile = cache.dataFile('segments', segmentKey, path.path, compressionExtension(initrdCompression));
+        const entry = squashfs;
+        segment =
+          (await cache.lookup(segmentFile)) ??
+          (await cache.put(segmentFile, { key: segmentKey, storePath: path.path, recipe: segmentRecipe }, (temp) =>
+            writeArchive(segmentParts(path.path, entry.file, entry.bytes), initrdCompression, temp, jobSignal),
+          ));
+        await cache.touch(segment);
+      }
+      await cache.touch(squashfs);
+      if (reused) reusedCount++;
+      else packedCount++;
+      emit({
+        event: 'path-done',
+        path: path.path,
+        status: reused ? 'reused' : 'packed',
+        narSize: path.narSize,
+        packedBytes: squashfs.bytes,
+        seconds: (performance.now() - began) / 1000,
+      });
+      return { path, squashfs, segment };
+    };
+
+    const packed = await runPool(
+      ordered.map((path) => ({ run: (jobSignal: AbortSignal, share: number) => packOne(path, jobSignal, share) })),
+      jobs,
+      signal,
+    );
+    throwIfAborted();
+
+    emit({ event: 'stage', stage: 'assemble', message: 'Assembling the initrds' });
+    // Sorted by store path, so the same closure always gives the same bytes.
+    const inOrder = [...packed].sort((a, b) => (a.path.path < b.path.path ? -1 : 1));
+    const files: OutputFile[] = [];
+    const put = async (name: string, print: string, produce: (temp: string) => Promise<void>): Promise<void> => {
+      throwIfAborted();
+      const current = await out.isCurrent(name, print);
+      const bytes = current ? out.keep(name) : await out.write(name, print, produce);
+      files.push({ name, bytes });
+      emit({ event: 'file', name, bytes, reused: current });
+    };
+
+    await put(kernelName, fingerprint('kernel', system.kernel), (temp) => copyFile(system.kernel, temp));
+    await put('initrd', fingerprint('initrd', system.initrd), (temp) => copyFile(system.initrd, temp));
+
+    const squashes = manifestText(closure.paths.map((p) => p.path));
+    await put(
+      'manifest',
+      fingerprint('manifest', formatCompression(initrdCompression), squashes, closure.registration),
+      (temp) =>
+        writeArchive(
+          cpioParts(manifestEntries(squashes, gzipRegistration(closure.registration))),
+          initrdCompression,
+          temp,
+          signal,
+        ),
+    );
+
+    const segmentList: CpioPart[] = [];
+    for (const item of inOrder) {
+      if (item.segment) segmentList.push({ path: item.segment.file, size: item.segment.bytes });
+      else segmentList.push(...segmentParts(item.path.path, item.squashfs.file, item.squashfs.bytes));
+    }
+    const storeKeys = inOrder.map((item) => item.segment?.key ?? item.squashfs.key);
+    await put('nix-store', fingerprint('nix-store', formatCompression(initrdCompression), ...storeKeys), (temp) =>
+      // Segments are whole archives, compressed already when asked: join them as they are.
+      writeArchive(segmentList, { name: 'none' }, temp, signal),
+    );
+
+    const script = ipxeScript({
+      title: `${system.name} (NixOS ${system.nixosVersion}, ${arch})`,
+      kernel: kernelName,
+      initrds: INITRD_NAMES,
+      init: system.init,
+      kernelParams: system.kernelParams,
+      extraParams: request.kernelParams,
+    });
+    await put(SCRIPT_NAME, fingerprint('script', script), (temp) => writeFile(temp, script));
+
+    const initrdBytes = files
+      .filter((f) => (INITRD_NAMES as readonly string[]).includes(f.name))
+      .reduce((s, f) => s + f.bytes, 0);
+    const kernelBytes = files.find((f) => f.name === kernelName)?.bytes ?? 0;
+    const squashfsBytes = packed.reduce((sum, item) => sum + item.squashfs.bytes, 0);
+    const result: BuildResult = {
+      system,
+      outDir: request.outDir,
+      files,
+      paths: packed.length,
+      packed: packedCount,
+      reused: reusedCount,
+      seconds: (performance.now() - started) / 1000,
+      // Stage 1 copies the store into tmpfs while the unpacked squashfs files
+      // are still in the initramfs; the downloaded initrds and the kernel are
+      // in memory while they are unpacked.
+      ramBytes: closure.totalBytes + squashfsBytes + initrdBytes + kernelBytes,
+      downloadBytes: kernelBytes + initrdBytes,
+    };
+    emit({ event: 'stage', stage: 'write', message: `Writing ${request.outDir}` });
+    throwIfAborted();
+    await out.commit({ ramBytes: result.ramBytes, toplevel: system.toplevel });
+    emit({
+      event: 'done',
+      paths: result.paths,
+      packed: result.packed,
+      reused: result.reused,
+      outDir: result.outDir,
+      files: result.files,
+      seconds: result.seconds,
+      ramBytes: result.ramBytes,
+      downloadBytes: result.downloadBytes,
+    });
+    return result;
+  } catch (error) {
+    await out.discard();
+    if (isAbort(error, signal)) throw new CanceledError();
+    throw error;
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Errors a person can act on. Every failure the pipeline expects is a
+ * {@link NetbootError}: its message is one sentence saying what is wrong and
+ * what to do. Anything else that escapes is a bug and is shown as such.
+ */
+export class NetbootError extends Error {
+  /** Set when the error comes from the user's input or machine, not from a bug. */
+  readonly userError = true;
+  /** Tool output or other detail, shown on demand (CLI --debug, UI "details"). */
+  readonly details: string | undefined;
+
+  constructor(message: string, options: { details?: string; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'NetbootError';
+    this.details = options.details;
+  }
+}
+
+/** A program the pipeline runs is not installed. */
+export class ToolMissingError extends NetbootError {
+  readonly tool: string;
+  readonly debianPackage: string;
+
+  constructor(tool: string, debianPackage: string) {
+    super(
+      `${tool} was not found: install the ${debianPackage} package (on Debian or Ubuntu: sudo apt-get install ${debianPackage}).`,
+    );
+    this.name = 'ToolMissingError';
+    this.tool = tool;
+    this.debianPackage = debianPackage;
+  }
+}
+
+/** A program ran and failed. */
+export class ToolFailedError extends NetbootError {
+  readonly command: string;
+  readonly exitCode: number | undefined;
+
+  constructor(what: string, command: string, exitCode: number | undefined, output: string) {
+    const last = lastLines(output, 1);
+    super(`${what} failed${exitCode === undefined ? '' : ` (exit code ${exitCode})`}${last ? `: ${last}` : '.'}`, {
+      details: `$ ${command}\n${output}`,
+    });
+    this.name = 'ToolFailedError';
+    this.command = command;
+    this.exitCode = exitCode;
+  }
+}
+
+/** The user stopped the build (Ctrl-C, Cancel). */
+export class CanceledError extends NetbootError {
+  constructor() {
+    super('The build was canceled; the cache is intact and the out folder holds no partial files.');
+    this.name = 'CanceledError';
+  }
+}
+
+/** The last non-empty line of a tool's output, trimmed: usually the one that says why. */
+export function lastLines(output: string, count: number): string {
+  return output
+    .split(/\r?\n|\r/)
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0)
+    .slice(-count)
+    .join('\n');
+}
+
+/** True when `error` was thrown because `signal` was aborted. */
+export function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
+  if (error instanceof CanceledError) return true;
+  if (signal?.aborted) return true;
+  return error instanceof Error && error.name === 'AbortError';
+}

@@ -1,0 +1,109 @@
+/**
+ * The two initrds the pipeline makes, as the seed's stage 1 expects them:
+ *
+ *  - `nix-store`: the squashfs files, one complete cpio archive (segment) per
+ *    store path, concatenated. Linux unpacks concatenated archives, each
+ *    compressed or not, so a segment made once is reused as it is.
+ *  - `manifest`: `/nix-store-squashes/squashes` and `registration.gz`.
+ */
+import { createWriteStream } from 'node:fs';
+import { Readable, type Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { constants, createGzip, createZstdCompress, gzipSync } from 'node:zlib';
+import type { InitrdCompression } from '../shared/types.ts';
+import { cpioBytes, cpioParts, type CpioEntry, type CpioPart } from './cpio.ts';
+import { CanceledError } from './errors.ts';
+import { REGISTRATION, SQUASHES_DIR, SQUASHES_LIST, squashfsLocation } from './store.ts';
+import { requireTool } from './tools.ts';
+import { execa } from 'execa';
+
+/** The cpio entries of the `nix-store` segment for one store path. */
+export function segmentEntries(storePath: string, squashfsFile: string, size: number): CpioEntry[] {
+  const location = squashfsLocation(storePath);
+  return [
+    { kind: 'dir', name: SQUASHES_DIR, mode: 0o755 },
+    { kind: 'dir', name: location.slice(0, location.lastIndexOf('/')), mode: 0o755 },
+    { kind: 'file', name: location, mode: 0o444, path: squashfsFile, size },
+  ];
+}
+
+/** The parts of the `nix-store` segment for one store path: a whole archive. */
+export function segmentParts(storePath: string, squashfsFile: string, size: number): CpioPart[] {
+  return [...cpioParts(segmentEntries(storePath, squashfsFile, size))];
+}
+
+/** The registration as stage 1 reads it: gzip, with no name or time in the header. */
+export function gzipRegistration(registration: string): Uint8Array {
+  return gzipSync(Buffer.from(registration, 'utf8'), { level: 9 });
+}
+
+/** The cpio entries of the `manifest` initrd. */
+export function manifestEntries(squashes: string, registrationGz: Uint8Array): CpioEntry[] {
+  return [
+    { kind: 'dir', name: SQUASHES_DIR, mode: 0o755 },
+    { kind: 'file', name: REGISTRATION, mode: 0o444, data: registrationGz },
+    { kind: 'file', name: SQUASHES_LIST, mode: 0o444, data: Buffer.from(squashes, 'utf8') },
+  ];
+}
+
+/** File extension of a compressed segment in the cache. */
+export function compressionExtension(compression: InitrdCompression): string {
+  return { none: 'cpio', gzip: 'cpio.gz', zstd: 'cpio.zst', xz: 'cpio.xz' }[compression.name];
+}
+
+/** A stream that compresses as the kernel's initramfs unpacker expects. */
+function compressor(compression: InitrdCompression): Transform | undefined {
+  switch (compression.name) {
+    case 'none':
+      return undefined;
+    case 'gzip':
+      return createGzip({ level: compression.level ?? 9 });
+    case 'zstd':
+      return createZstdCompress({
+        params: {
+          [constants.ZSTD_c_compressionLevel]: compression.level ?? 19,
+          [constants.ZSTD_c_checksumFlag]: 1,
+        },
+      });
+    case 'xz': {
+      // The kernel's xz decoder checks CRC32 only, not xz's default CRC64.
+      const level = compression.level ?? 6;
+      return execa(requireTool('xz'), ['--check=crc32', `-${level}`, '-T1', '-c'], {
+        stdin: 'pipe',
+        stdout: 'pipe',
+      }).duplex() as unknown as Transform;
+    }
+  }
+}
+
+/**
+ * Write the archive made of `parts` to `file`, compressed with `compression`.
+ * Several calls' outputs, concatenated, form a valid initrd.
+ */
+export async function writeArchive(
+  parts: Iterable<CpioPart>,
+  compression: InitrdCompression,
+  file: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  await pipeArchive(parts, compression, createWriteStream(file), signal);
+}
+
+/** Stream the archive made of `parts` into `sink`, compressed with `compression`. */
+export async function pipeArchive(
+  parts: Iterable<CpioPart>,
+  compression: InitrdCompression,
+  sink: NodeJS.WritableStream,
+  signal?: AbortSignal,
+  end = true,
+): Promise<void> {
+  const source = Readable.from(cpioBytes(parts));
+  const compress = compressor(compression);
+  try {
+    if (compress) await pipeline(source, compress, sink, { signal, end });
+    else await pipeline(source, sink, { signal, end });
+  } catch (error) {
+    if (signal?.aborted) throw new CanceledError();
+    throw error;
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * Writing the boot folder. Each file is written under a temporary name in the
+ * folder and renamed into place, so a reader (a TFTP server, a person) sees
+ * the old file or the new one, never half of one. A record of what we wrote
+ * (`.netboot-composer.json`) lets the next build replace exactly those files,
+ * skip the ones whose inputs did not change, and never touch anything else.
+ */
+import { randomBytes } from 'node:crypto';
+import { access, constants, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { NetbootError } from './errors.ts';
+
+export const RECORD_NAME = '.netboot-composer.json';
+
+interface RecordedFile {
+  /** What the file was made from; the same fingerprint means the same bytes. */
+  fingerprint: string;
+  bytes: number;
+  mtimeMs: number;
+}
+
+/** Facts about the boot folder that later commands (test-boot) use. */
+export interface BootFolderInfo {
+  /** RAM a machine needs to boot the folder, as the build computed it. */
+  ramBytes?: number;
+  toplevel?: string;
+}
+
+interface Record {
+  tool: 'netboot-composer';
+  version: 1;
+  info?: BootFolderInfo;
+  files: { [name: string]: RecordedFile };
+}
+
+function errnoCode(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? 'error';
+}
+
+export class OutDir {
+  readonly dir: string;
+  private previous: Record['files'] = {};
+  private previousInfo: BootFolderInfo = {};
+  private written: Record['files'] = {};
+  private temps = new Map<string, string>();
+
+  private constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /** Open `dir` for writing: create it if needed and check that it can be written. */
+  static async open(dir: string): Promise<OutDir> {
+    const out = new OutDir(dir);
+    const info = await stat(dir).catch(() => undefined);
+    if (info && !info.isDirectory()) {
+      throw new NetbootError(`The out folder ${dir} is a file, not a folder; choose another --out.`);
+    }
+    try {
+      await mkdir(dir, { recursive: true });
+      await access(dir, constants.W_OK);
+    } catch (error) {
+      throw new NetbootError(
+        `The out folder ${dir} cannot be written (${errnoCode(error)}); choose a folder you can write to with --out.`,
+        { cause: error },
+      );
+    }
+    const record = await readRecord(dir);
+    out.previous = record?.files ?? {};
+    out.previousInfo = record?.info ?? {};
+    return out;
+  }
+
+  /** Refuse to go on if a file named like one of `names` is there and we did not write it. */
+  async claim(names: readonly string[]): Promise<void> {
+    for (const name of names) {
+      if (this.previous[name] !== undefined) continue;
+      const existing = await stat(join(this.dir, name)).catch(() => undefined);
+      if (existing) {
+        throw new NetbootError(
+          `${join(this.dir, name)} was not written by Netboot Composer, so it is left alone; move it away or choose an empty --out folder.`,
+        );
+      }
+    }
+  }
+
+  /** True when `name` is on disk exactly as we last wrote it from the same inputs. */
+  async isCurrent(name: string, fingerprint: string): Promise<boolean> {
+    const recorded = this.previous[name];
+    if (!recorded || recorded.fingerprint !== fingerprint) return false;
+    const info = await stat(join(this.dir, name)).catch(() => undefined);
+    return info !== undefined && info.size === recorded.bytes && info.mtimeMs === recorded.mtimeMs;
+  }
+
+  /** Keep `name` as it is (see {@link isCurrent}); returns its size. */
+  keep(name: string): number {
+    const recorded = this.previous[name];
+    if (!recorded) throw new Error(`keep(${name}) without a record`);
+    this.written[name] = recorded;
+    return recorded.bytes;
+  }
+
+  /**
+   * Write `name`: `produce` fills the temporary file it is given, which
+   * {@link commit} renames into place. Returns the file's size.
+   */
+  async write(name: string, fingerprint: string, produce: (tempFile: string) => Promise<void>): Promise<number> {
+    const temp = join(this.dir, `.${name}.partial-${randomBytes(4).toString('hex')}`);
+    this.temps.set(name, temp);
+    try {
+      await produce(temp);
+    } catch (error) {
+      await rm(temp, { force: true });
+      this.temps.delete(name);
+      if (errnoCode(error) === 'ENOSPC') {
+        throw new NetbootError(`The disk of ${this.dir} is full; free some space and build again.`, { cause: error });
+      }
+      throw error;
+    }
+    const { size } = await stat(temp);
+    this.written[name] = { fingerprint, bytes: size, mtimeMs: 0 };
+    return size;
+  }
+
+  /**
+   * Put every written file in place, one rename each, all at the end: until
+   * then the folder holds the previous build, whole. Then remove the files an
+   * earlier build wrote that this one did not (the kernel's name changes with
+   * the architecture), and save the record.
+   */
+  async commit(info: BootFolderInfo = {}): Promise<void> {
+    // Name the new files in the record before they appear, so that a crash
+    // between the renames does not leave files no record claims.
+    const pending: Record['files'] = { ...this.previous };
+    for (const name of this.temps.keys()) pending[name] = { fingerprint: '', bytes: -1, mtimeMs: 0 };
+    await this.saveRecord(pending, this.previousInfo);
+    for (const [name, temp] of this.temps) {
+      await rename(temp, join(this.dir, name));
+      const info = await stat(join(this.dir, name));
+      this.written[name] = { ...this.written[name]!, bytes: info.size, mtimeMs: info.mtimeMs };
+    }
+    this.temps.clear();
+    for (const name of Object.keys(this.previous)) {
+      if (this.written[name] === undefined && !name.includes('/')) await rm(join(this.dir, name), { force: true });
+    }
+    await this.saveRecord(this.written, info);
+  }
+
+  private async saveRecord(files: Record['files'], info: BootFolderInfo): Promise<void> {
+    const record: Record = { tool: 'netboot-composer', version: 1, info, files };
+    const temp = join(this.dir, `${RECORD_NAME}.partial-${randomBytes(4).toString('hex')}`);
+    await writeFile(temp, `${JSON.stringify(record, null, 2)}\n`);
+    await rename(temp, join(this.dir, RECORD_NAME));
+  }
+
+  /** Remove the temporary files of this build (on cancel or failure): the folder keeps the previous build. */
+  async discard(): Promise<void> {
+    await Promise.all([...this.temps.values()].map((temp) => rm(temp, { force: true })));
+    this.temps.clear();
+  }
+}
+
+async function readRecord(dir: string): Promise<Record | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, RECORD_NAME), 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const record = JSON.parse(text) as Partial<Record>;
+    if (record.tool === 'netboot-composer' && record.files && typeof record.files === 'object') {
+      return { tool: 'netboot-composer', version: 1, info: record.info ?? {}, files: record.files };
+    }
+  } catch {
+    // fall through
+  }
+  throw new NetbootError(
+    `${join(dir, RECORD_NAME)} is damaged, so it is not clear which files Netboot Composer wrote there; remove it or choose another --out.`,
+  );
+}
+
+/** What the build recorded about the boot folder `dir`, or nothing if we did not make it. */
+export async function readBootFolderInfo(dir: string): Promise<BootFolderInfo> {
+  try {
+    return (await readRecord(dir))?.info ?? {};
+  } catch {
+    return {};
+  }
+}

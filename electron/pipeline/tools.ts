@@ -1,0 +1,153 @@
+/**
+ * Finding and running the programs the pipeline drives. Each tool is named
+ * with the Debian package that brings it, so a missing one is reported as
+ * "install X" rather than as a spawn error.
+ */
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { execa } from 'execa';
+import { CanceledError, NetbootError, ToolFailedError, ToolMissingError } from './errors.ts';
+
+/** Every program the pipeline may run, with the Debian package that has it. */
+export const TOOL_PACKAGES = {
+  'nix-store': 'nix-bin',
+  'nix-build': 'nix-bin',
+  nix: 'nix-bin',
+  mksquashfs: 'squashfs-tools',
+  unsquashfs: 'squashfs-tools',
+  'qemu-system-x86_64': 'qemu-system-x86',
+  'qemu-system-aarch64': 'qemu-system-arm',
+  xz: 'xz-utils',
+} as const;
+
+export type ToolName = keyof typeof TOOL_PACKAGES;
+
+/**
+ * Folders searched after PATH: an app started from a desktop menu often has a
+ * short PATH, and Nix's own installer puts its tools in the profiles below.
+ */
+const EXTRA_DIRS = [
+  '/nix/var/nix/profiles/default/bin',
+  `${process.env.HOME ?? '/root'}/.nix-profile/bin`,
+  '/run/current-system/sw/bin',
+  '/usr/local/bin',
+  '/usr/bin',
+  '/bin',
+  '/usr/sbin',
+  '/sbin',
+];
+
+const found = new Map<string, string | undefined>();
+
+/** The absolute path of `tool`, or undefined when it is not installed. */
+export function findTool(tool: ToolName): string | undefined {
+  if (found.has(tool)) return found.get(tool);
+  const override = process.env[`NETBOOT_COMPOSER_${tool.toUpperCase().replace(/-/g, '_')}`];
+  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...EXTRA_DIRS];
+  const candidates = override !== undefined ? [override] : dirs.map((dir) => join(dir, tool));
+  let path: string | undefined;
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      path = candidate;
+      break;
+    } catch {
+      // not here
+    }
+  }
+  found.set(tool, path);
+  return path;
+}
+
+/** The absolute path of `tool`; throws a {@link ToolMissingError} naming its package. */
+export function requireTool(tool: ToolName): string {
+  const path = findTool(tool);
+  if (path === undefined) throw new ToolMissingError(tool, TOOL_PACKAGES[tool]);
+  return path;
+}
+
+/** Forget what {@link findTool} found (tests change PATH). */
+export function forgetTools(): void {
+  found.clear();
+}
+
+export interface RunOptions {
+  /** Says what the run is for, in the error: "nix-store --query (the closure)". */
+  what: string;
+  signal?: AbortSignal | undefined;
+  cwd?: string;
+  env?: Record<string, string>;
+  input?: string | Uint8Array;
+}
+
+/** Milliseconds between SIGTERM and SIGKILL when a run is canceled. */
+export const KILL_GRACE_MS = 2000;
+
+/**
+ * Start `tool` with `args`. The returned subprocess is execa's, with stdout
+ * and stderr piped; cancellation through `signal` kills it (SIGTERM, then
+ * SIGKILL after {@link KILL_GRACE_MS}).
+ */
+export function spawnTool(tool: ToolName, args: readonly string[], options: RunOptions) {
+  const file = requireTool(tool);
+  return execa(file, args, {
+    cancelSignal: options.signal,
+    forceKillAfterDelay: KILL_GRACE_MS,
+    reject: false,
+    all: true,
+    cwd: options.cwd,
+    env: options.env,
+    input: options.input,
+    stripFinalNewline: false,
+    maxBuffer: 1024 * 1024 * 1024,
+  });
+}
+
+/** Run `tool` to the end and return its stdout; a failure becomes a {@link NetbootError}. */
+export async function runTool(tool: ToolName, args: readonly string[], options: RunOptions): Promise<string> {
+  const result = await spawnTool(tool, args, options);
+  return checkResult(result, tool, args, options);
+}
+
+/** Turn an execa result into stdout, or into the error a person can act on. */
+export function checkResult(
+  result: {
+    failed: boolean;
+    isCanceled: boolean;
+    exitCode?: number | undefined;
+    stdout: unknown;
+    all?: unknown;
+    shortMessage?: string;
+    code?: string;
+  },
+  tool: ToolName,
+  args: readonly string[],
+  options: RunOptions,
+): string {
+  if (result.isCanceled || options.signal?.aborted) throw new CanceledError();
+  if (result.failed) {
+    if (result.code === 'ENOENT') throw new ToolMissingError(tool, TOOL_PACKAGES[tool]);
+    const output = typeof result.all === 'string' ? result.all : (result.shortMessage ?? '');
+    throw new ToolFailedError(options.what, [tool, ...args].join(' '), result.exitCode, output);
+  }
+  if (typeof result.stdout !== 'string') throw new NetbootError(`${options.what} printed no text.`);
+  return result.stdout;
+}
+
+const versions = new Map<string, Promise<string>>();
+
+/** The version line a tool prints, e.g. "4.5.1" for mksquashfs; part of cache keys. */
+export function toolVersion(tool: 'mksquashfs' | 'nix-store'): Promise<string> {
+  let version = versions.get(tool);
+  if (version === undefined) {
+    const flag = tool === 'mksquashfs' ? '-version' : '--version';
+    version = runTool(tool, [flag], { what: `${tool} ${flag}` }).then((out) => {
+      const match = /version\s+([0-9][^\s]*)/i.exec(out) ?? /\(Nix\)\s+([0-9][^\s]*)/.exec(out);
+      if (!match?.[1]) throw new NetbootError(`Could not read the version of ${tool} from: ${out.trim()}`);
+      return match[1];
+    });
+    version.catch(() => versions.delete(tool));
+    versions.set(tool, version);
+  }
+  return version;
+}

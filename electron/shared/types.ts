@@ -1,0 +1,92 @@
+/**
+ * The types both sides of the app share: what a build is asked to do, and the
+ * events it reports while it runs. The CLI prints the same events as JSON
+ * lines (`--json`), so this file is also the CLI's machine-readable contract.
+ */
+
+/** The target architectures a netboot image can be made for. */
+export const ARCHES = ['x86_64-linux', 'aarch64-linux'] as const;
+export type Arch = (typeof ARCHES)[number];
+
+/** Compressors mksquashfs knows. */
+export const SQUASHFS_COMPRESSORS = ['gzip', 'xz', 'zstd', 'lz4', 'lzo'] as const;
+export type SquashfsCompressorName = (typeof SQUASHFS_COMPRESSORS)[number];
+
+/** Compressors an initrd can use that every Linux kernel we target unpacks. */
+export const INITRD_COMPRESSORS = ['none', 'gzip', 'zstd', 'xz'] as const;
+export type InitrdCompressorName = (typeof INITRD_COMPRESSORS)[number];
+
+export interface SquashfsCompression {
+  name: SquashfsCompressorName;
+  /** Undefined means the compressor's own default. */
+  level?: number;
+}
+
+export interface InitrdCompression {
+  name: InitrdCompressorName;
+  level?: number;
+}
+
+/** Where the system to pack comes from. */
+export type SystemSource =
+  { kind: 'toplevel'; path: string } | { kind: 'flake'; ref: string; name: string } | { kind: 'demo' };
+
+/** What the pipeline read from a NixOS system's toplevel. */
+export interface NixosSystem {
+  toplevel: string;
+  /** The toplevel's name without its hash, e.g. nixos-system-demo-25.11. */
+  name: string;
+  nixosVersion: string;
+  /** The `system` file: the architecture it was built for. */
+  system: string;
+  kernel: string;
+  initrd: string;
+  init: string;
+  kernelParams: string;
+}
+
+export interface StorePathInfo {
+  path: string;
+  /** Uncompressed size in bytes (the NAR size). */
+  narSize: number;
+}
+
+export type PathStatus = 'queued' | 'packing' | 'packed' | 'reused';
+
+export interface OutputFile {
+  name: string;
+  bytes: number;
+}
+
+/** Events a build reports, in order: one system, one closure, path events, files, done. */
+export type BuildEvent =
+  | { event: 'stage'; stage: BuildStage; message: string }
+  | { event: 'log'; message: string }
+  | { event: 'system'; system: NixosSystem }
+  | { event: 'closure'; paths: StorePathInfo[]; totalBytes: number }
+  | { event: 'path-start'; path: string }
+  | { event: 'path-progress'; path: string; percent: number }
+  | {
+      event: 'path-done';
+      path: string;
+      status: 'packed' | 'reused';
+      narSize: number;
+      packedBytes: number;
+      seconds: number;
+    }
+  | { event: 'file'; name: string; bytes: number; reused: boolean }
+  | {
+      event: 'done';
+      paths: number;
+      packed: number;
+      reused: number;
+      outDir: string;
+      files: OutputFile[];
+      seconds: number;
+      /** RAM a machine needs to boot the image: the unpacked store plus the initrds. */
+      ramBytes: number;
+      /** What iPXE downloads: the kernel and the initrds. */
+      downloadBytes: number;
+    };
+
+export type BuildStage = 'resolve' | 'closure' | 'pack' | 'assemble' | 'write';

@@ -1,0 +1,39 @@
+// ESLint for the whole repository: typescript-eslint's recommended rules,
+// plus the boundaries the design asks for.
+import js from '@eslint/js';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'out/', '.vite/', 'test-results/', 'dist/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // The pipeline is plain Node: the CLI runs it without Electron.
+    files: ['electron/pipeline/**', 'electron/cli/**', 'electron/shared/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'electron', message: 'The pipeline and the CLI run without Electron.' }] },
+      ],
+    },
+  },
+  {
+    // Shared code runs in the renderer too: no Node modules.
+    files: ['electron/shared/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['node:*'], message: 'electron/shared runs in the renderer too.' }] },
+      ],
+    },
+  },
+);
