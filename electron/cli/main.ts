@@ -144,7 +144,6 @@ async function runTestBoot(args: string[]): Promise<number> {
       expect: { type: 'string' },
       timeout: { type: 'string' },
       memory: { type: 'string' },
-      cache: { type: 'string' },
       quiet: { type: 'boolean' },
       json: { type: 'boolean' },
       debug: { type: 'boolean' },
@@ -165,7 +164,6 @@ async function runTestBoot(args: string[]): Promise<number> {
       expect,
       timeoutSeconds: positiveNumber(values.timeout, '--timeout') ?? 300,
       memoryMiB: positiveNumber(values.memory, '--memory'),
-      cacheDir: values.cache,
     },
     { json: values.json === true, debug: values.debug === true, quiet: values.quiet === true },
   );
@@ -192,7 +190,6 @@ async function bootAndReport(
     expect: request.expect,
     timeoutSeconds: request.timeoutSeconds,
     memoryMiB,
-    stateDir: request.cacheDir ?? defaultCacheDir(),
     signal: controller.signal,
     onAccel: (accel, why) =>
       output.json ? printJson({ event: 'accel', accel, why }) : say(`  ${accel.toUpperCase()}: ${why}`),
@@ -230,7 +227,7 @@ async function runDemo(args: string[]): Promise<number> {
   const built = await buildAndReport({ source: { kind: 'demo' }, outDir, cacheDir: values.cache }, output);
   if (built !== 0 || values['no-boot']) return built;
   const booted = await bootAndReport(
-    { dir: outDir, expect: new RegExp(DEMO_MARKER), timeoutSeconds: 300, memoryMiB: undefined, cacheDir: values.cache },
+    { dir: outDir, expect: new RegExp(DEMO_MARKER), timeoutSeconds: 300, memoryMiB: undefined },
     output,
   );
   if (!output.json && booted === 0) {

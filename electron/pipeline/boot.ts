@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { NetbootError } from './errors.ts';
 import { readBootFolderInfo } from './output.ts';
+import { defaultStateDir } from './cache.ts';
 import { KILL_GRACE_MS, requireTool, runTool } from './tools.ts';
 
 export type Accel = 'kvm' | 'tcg';
@@ -56,7 +57,7 @@ export interface TestBootOptions {
   timeoutSeconds: number;
   memoryMiB: number;
   accel?: Accel | undefined;
-  /** Where the KVM probe's answer is kept between runs. */
+  /** Where the KVM probe's answer is kept between runs; default {@link defaultStateDir}. */
   stateDir?: string | undefined;
   signal?: AbortSignal | undefined;
   onLine?: (line: string) => void;
@@ -212,10 +213,18 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
     throw new NetbootError(`${options.dir} has no netboot.ipxe; give a boot folder made by netboot-composer build.`);
   }
   const qemu = requireTool('qemu-system-x86_64');
-  const kernel = ['bzImage', 'Image'].map((name) => join(options.dir, name));
+  const kernel = join(options.dir, 'bzImage');
+  if (
+    !(await access(kernel).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    throw new NetbootError(`${options.dir} has no bzImage; test boots run x86_64 boot folders.`);
+  }
   const chosen = options.accel
     ? { accel: options.accel, why: 'as asked' }
-    : await chooseAccel(kernel[0]!, options.stateDir);
+    : await chooseAccel(kernel, options.stateDir ?? defaultStateDir());
   options.onAccel?.(chosen.accel, chosen.why);
 
   const tail = new Tail(30);

@@ -17,6 +17,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'n
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { NetbootError } from './errors.ts';
+import { whyNotWritable } from './fsutil.ts';
 
 const FORMAT = 'v1';
 export type CacheKind = 'squashfs' | 'segments';
@@ -40,6 +41,12 @@ export function defaultCacheDir(): string {
   if (fromEnv) return fromEnv;
   const xdg = process.env.XDG_CACHE_HOME;
   return join(xdg && xdg.startsWith('/') ? xdg : join(homedir(), '.cache'), 'netboot-composer');
+}
+
+/** Where machine facts are kept between runs (the KVM probe): `$XDG_STATE_HOME/netboot-composer`. */
+export function defaultStateDir(): string {
+  const xdg = process.env.XDG_STATE_HOME;
+  return join(xdg && xdg.startsWith('/') ? xdg : join(homedir(), '.local', 'state'), 'netboot-composer');
 }
 
 /** A key for `parts`: stable, short, safe in a file name. */
@@ -88,7 +95,7 @@ export class Cache {
         await mkdir(this.folder(kind), { recursive: true });
       } catch (error) {
         throw new NetbootError(
-          `The cache folder ${this.dir} cannot be created (${(error as NodeJS.ErrnoException).code ?? 'error'}); choose another one with --cache.`,
+          `The cache folder ${this.dir} cannot be created (${await whyNotWritable(this.folder(kind), error)}); choose another one with --cache.`,
           { cause: error },
         );
       }

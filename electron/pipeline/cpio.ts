@@ -143,13 +143,3 @@ export async function* cpioBytes(parts: Iterable<CpioPart>): AsyncGenerator<Uint
     }
   }
 }
-
-/** The parent folders of `names`, each once, in an order a cpio reader accepts. */
-export function parentDirs(names: Iterable<string>): string[] {
-  const dirs = new Set<string>();
-  for (const name of names) {
-    const parts = name.replace(/^\/+/, '').split('/');
-    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
-  }
-  return [...dirs].sort();
-}

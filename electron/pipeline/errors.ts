@@ -37,7 +37,7 @@ export class ToolFailedError extends NetbootError {
   readonly exitCode: number | undefined;
 
   constructor(what: string, command: string, exitCode: number | undefined, output: string) {
-    const last = lastLines(output, 1);
+    const last = errorLine(output);
     super(`${what} failed${exitCode === undefined ? '' : ` (exit code ${exitCode})`}${last ? `: ${last}` : '.'}`, {
       details: `$ ${command}\n${output}`,
     });
@@ -63,6 +63,21 @@ export function lastLines(output: string, count: number): string {
     .filter((line) => line.length > 0)
     .slice(-count)
     .join('\n');
+}
+
+/**
+ * The line of a tool's output that says why it failed: the last one that
+ * starts like an error ("error:", "FATAL ERROR:"), else the last one, leaving
+ * out hints such as Nix's "(use '--show-trace' ...)".
+ */
+export function errorLine(output: string): string {
+  const lines = output
+    .split(/\r?\n|\r/)
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0 && !/^\(use '--show-trace'/.test(line));
+  const flagged = lines.filter((line) => /^(error|fatal error)\b:?/i.test(line));
+  const line = flagged.at(-1) ?? lines.at(-1) ?? '';
+  return line.replace(/^(error|fatal error):\s*/i, '');
 }
 
 /** True when `error` was thrown because `signal` was aborted. */

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { assetPath } from './assets.ts';
 import { NetbootError } from './errors.ts';
-import { checkResult, spawnTool } from './tools.ts';
+import { checkResult, runTool, spawnTool } from './tools.ts';
 
 /** A Nix string literal holding `text`. */
 export function nixString(text: string): string {
@@ -70,6 +70,14 @@ function streamLines(
   });
 }
 
+/** The names of a flake's nixosConfigurations. */
+export async function listFlakeConfigurations(ref: string, signal?: AbortSignal): Promise<string[]> {
+  const expr = `builtins.attrNames ((builtins.getFlake ${nixString(absoluteFlakeRef(ref))}).nixosConfigurations or { })`;
+  const args = [...FLAKE_FEATURES, 'eval', '--impure', '--json', '--expr', expr];
+  const stdout = await runTool('nix', args, { what: `nix eval of ${ref}`, signal });
+  return JSON.parse(stdout) as string[];
+}
+
 /** Build `nixosConfigurations.NAME` of the flake `ref` as a netboot system; returns its toplevel. */
 export async function buildFlakeSystem(ref: string, name: string, options: NixBuildOptions = {}): Promise<string> {
   const expr = flakeToplevelExpr(absoluteFlakeRef(ref), name, assetPath('nix', 'netboot.nix'));
@@ -77,7 +85,18 @@ export async function buildFlakeSystem(ref: string, name: string, options: NixBu
   const what = `nix build of ${ref}#${name}`;
   const subprocess = spawnTool('nix', args, { what, signal: options.signal });
   streamLines(subprocess.stderr, options.onLog);
-  const stdout = checkResult(await subprocess, 'nix', args, { what, signal: options.signal });
+  const result = await subprocess;
+  if (result.failed && !result.isCanceled && /attribute '.*' missing/.test(String(result.all))) {
+    const names = await listFlakeConfigurations(ref, options.signal).catch(() => undefined);
+    if (names && !names.includes(name)) {
+      throw new NetbootError(
+        names.length > 0
+          ? `${ref} has no nixosConfigurations.${name}; it has: ${names.join(', ')}.`
+          : `${ref} has no nixosConfigurations; point --flake at a flake that defines NixOS systems.`,
+      );
+    }
+  }
+  const stdout = checkResult(result, 'nix', args, { what, signal: options.signal });
   let outputs: unknown;
   try {
     outputs = JSON.parse(stdout);

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { access, constants, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NetbootError } from './errors.ts';
+import { whyNotWritable } from './fsutil.ts';
 
 export const RECORD_NAME = '.netboot-composer.json';
 
@@ -60,7 +61,7 @@ export class OutDir {
       await access(dir, constants.W_OK);
     } catch (error) {
       throw new NetbootError(
-        `The out folder ${dir} cannot be written (${errnoCode(error)}); choose a folder you can write to with --out.`,
+        `The out folder ${dir} cannot be written (${await whyNotWritable(dir, error)}); choose a folder you can write to with --out.`,
         { cause: error },
       );
     }

@@ -23,18 +23,13 @@ export const TOOL_PACKAGES = {
 export type ToolName = keyof typeof TOOL_PACKAGES;
 
 /**
- * Folders searched after PATH: an app started from a desktop menu often has a
- * short PATH, and Nix's own installer puts its tools in the profiles below.
+ * Folders searched after PATH for Nix: an app started from a desktop menu
+ * often has a short PATH, and Nix's own installer puts its tools here.
  */
 const EXTRA_DIRS = [
   '/nix/var/nix/profiles/default/bin',
   `${process.env.HOME ?? '/root'}/.nix-profile/bin`,
   '/run/current-system/sw/bin',
-  '/usr/local/bin',
-  '/usr/bin',
-  '/bin',
-  '/usr/sbin',
-  '/sbin',
 ];
 
 const found = new Map<string, string | undefined>();

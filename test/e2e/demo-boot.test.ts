@@ -1,0 +1,94 @@
+/**
+ * The proof that the pipeline works: the demo system, packed by the CLI,
+ * netboots in QEMU (BIOS, the iPXE ROM, QEMU's own TFTP) with netboot.nix's
+ * stage 1 run verbatim, and its stage 2 finds every store path intact.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEMO_MARKER } from '../../electron/pipeline/demo.ts';
+import { jsonEvents, runCli, tempDir } from '../helpers/fixtures.ts';
+
+const BOOT_TIMEOUT = 300_000;
+
+function qemuProcessesFor(dir: string): string[] {
+  return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.includes('qemu-system') && line.includes(dir));
+}
+
+describe('the demo system', () => {
+  it(
+    'builds and boots with `demo` (what npm run demo runs): stage 2 verifies the whole store',
+    async () => {
+      const out = join(await tempDir(), 'demo');
+      const { code, stdout, stderr } = await runCli(['demo', '--out', out, '--cache', await tempDir()]);
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      expect(stdout).toMatch(new RegExp(`${DEMO_MARKER}, (\\d+) store paths present and verified`));
+      const paths = Number(/(\d+) store paths present and verified/.exec(stdout)![1]);
+      expect(paths).toBeGreaterThanOrEqual(30);
+      // Stage 1 ran the seed's commands: its trace shows the manifest being read.
+      expect(stdout).toContain("+ sed 's/ //'");
+      expect(stdout).toMatch(/PASS: the guest printed/);
+      expect(stdout).toContain(`The demo boot folder is ${out}`);
+      expect(await readFile(join(out, 'netboot.ipxe'), 'utf8')).toMatch(
+        /^kernel bzImage init=\/nix\/store\/\S+-nixos-system-demo-[^/]+\/init initrd=initrd initrd=manifest initrd=nix-store console=ttyS0/m,
+      );
+      expect(qemuProcessesFor(out)).toEqual([]);
+    },
+    BOOT_TIMEOUT,
+  );
+
+  it(
+    'boots with zstd-compressed initrds (one compressed archive per store path) and gzip squashfs images',
+    async () => {
+      const out = await tempDir();
+      const built = await runCli([
+        'build',
+        '--demo',
+        '--out',
+        out,
+        '--cache',
+        await tempDir(),
+        '--initrd-compression',
+        'zstd',
+        '--squashfs-compression',
+        'gzip:6',
+        '--json',
+      ]);
+      expect(built.code).toBe(0);
+      const booted = await runCli(['test-boot', '--dir', out, '--json']);
+      const result = jsonEvents(booted.stdout).at(-1);
+      expect(result).toMatchObject({ event: 'result', passed: true });
+      expect(String(result?.reason)).toContain(DEMO_MARKER);
+      expect(booted.code).toBe(0);
+    },
+    BOOT_TIMEOUT,
+  );
+
+  it(
+    'fails a test boot within its timeout, with console lines, when the pattern never appears',
+    async () => {
+      const out = await tempDir();
+      expect((await runCli(['build', '--demo', '--out', out, '--cache', await tempDir(), '--json'])).code).toBe(0);
+      const started = Date.now();
+      const { code, stdout } = await runCli([
+        'test-boot',
+        '--dir',
+        out,
+        '--expect',
+        'no such line',
+        '--timeout',
+        '8',
+        '--quiet',
+      ]);
+      expect(code).toBe(1);
+      expect(stdout).toMatch(/FAIL: the expected output did not appear within 8 s/);
+      expect(Date.now() - started).toBeLessThan(60_000);
+      expect(qemuProcessesFor(out)).toEqual([]);
+    },
+    BOOT_TIMEOUT,
+  );
+});
