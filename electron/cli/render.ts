@@ -53,7 +53,8 @@ export class TerminalRenderer {
   }
 
   private columns(): number {
-    return this.out.columns ?? 100;
+    // A pseudo-terminal without a size reports 0 columns.
+    return this.out.columns || 100;
   }
 
   private clearBar(): void {
@@ -108,7 +109,7 @@ export class TerminalRenderer {
           [
             `Boot folder: ${event.outDir}`,
             `  ${event.paths} store paths: ${event.packed} packed, ${event.reused} reused, in ${event.seconds.toFixed(1)} s`,
-            `  download ${formatBytes(event.downloadBytes)}; a machine needs about ${formatBytes(event.ramBytes)} of RAM to boot it`,
+            `  download ${formatBytes(event.downloadBytes)}; booting takes about ${formatBytes(event.ramBytes)} of RAM on top of what the system itself uses`,
             '',
           ].join('\n'),
         );

@@ -250,7 +250,8 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
     rest = lines.pop() ?? '';
     for (const raw of lines) {
       const line = cleanConsoleLine(raw);
-      if (!line.trim()) continue;
+      // QEMU's own note that we stopped it is not the guest's output.
+      if (!line.trim() || /^qemu-system-\S+: terminating on signal/.test(line)) continue;
       tail.push(line);
       options.onLine?.(line);
       if (options.expect.test(line)) settle(true, line.trim());

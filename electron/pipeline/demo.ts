@@ -2,7 +2,7 @@
  * The bundled demo system (assets/demo/default.nix), built from this
  * machine's static busybox, kernel and kernel modules with plain Nix.
  */
-import { copyFile, mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
+import { access, constants, copyFile, mkdir, open, readdir, readFile, rename, stat } from 'node:fs/promises';
 import { arch } from 'node:os';
 import { join } from 'node:path';
 import { assetPath } from './assets.ts';
@@ -77,6 +77,16 @@ export async function findDemoInputs(): Promise<DemoInputs> {
   for (const release of releases) {
     const kernel = `/boot/vmlinuz-${release}`;
     if (!(await stat(kernel).catch(() => undefined))) continue;
+    if (
+      !(await access(kernel, constants.R_OK).then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      throw new NetbootError(
+        `${kernel} can be read only by root (as on Ubuntu), and Nix needs to read it for the demo; make it readable (sudo chmod 0644 ${kernel}) or run as root.`,
+      );
+    }
     const moduleDir = join('/lib/modules', release);
     const modules: string[] = [];
     let complete = true;
@@ -103,7 +113,11 @@ export async function buildDemo(workDir: string, options: NixBuildOptions = {}):
   const target = join(bootstrap, 'bin', 'busybox');
   const [source, copied] = await Promise.all([stat(inputs.busybox), stat(target).catch(() => undefined)]);
   if (!copied || copied.size !== source.size || copied.mtimeMs < source.mtimeMs) {
-    await copyFile(inputs.busybox, target);
+    // Renamed into place: another build may be importing the folder right now.
+    // Outside bin/: Nix imports the whole folder, and a stray file would change it.
+    const temp = join(workDir, `.busybox-${process.pid}.tmp`);
+    await copyFile(inputs.busybox, temp);
+    await rename(temp, target);
   }
   return buildNixFile(
     assetPath('demo', 'default.nix'),

@@ -104,6 +104,11 @@ export async function runTool(tool: ToolName, args: readonly string[], options: 
   return checkResult(result, tool, args, options);
 }
 
+/** True when Nix says a user may not open its database or reach its daemon. */
+function nixAccessDenied(output: string): boolean {
+  return output.includes('/nix/var/nix') && /Permission denied|cannot connect to (socket|daemon)/.test(output);
+}
+
 /** Turn an execa result into stdout, or into the error a person can act on. */
 export function checkResult(
   result: {
@@ -123,6 +128,12 @@ export function checkResult(
   if (result.failed) {
     if (result.code === 'ENOENT') throw new ToolMissingError(tool, TOOL_PACKAGES[tool]);
     const output = typeof result.all === 'string' ? result.all : (result.shortMessage ?? '');
+    if (TOOL_PACKAGES[tool] === 'nix-bin' && nixAccessDenied(output)) {
+      throw new NetbootError(
+        'Nix refused access to its store: for a user other than root it needs its daemon (sudo systemctl enable --now nix-daemon) and membership of the nix-users group.',
+        { details: `$ ${[tool, ...args].join(' ')}\n${output}` },
+      );
+    }
     throw new ToolFailedError(options.what, [tool, ...args].join(' '), result.exitCode, output);
   }
   if (typeof result.stdout !== 'string') throw new NetbootError(`${options.what} printed no text.`);

@@ -119,6 +119,52 @@ describe('netboot-composer build', () => {
     expect(stderr).toMatch(/is built for x86_64-linux, but aarch64-linux was asked for/);
   });
 
+  it('names the kernel Image for aarch64, and replaces only its own files when the architecture changes', async () => {
+    const arm = await buildFixture({ system: 'aarch64-linux', variant: 'arm' });
+    const out = await tempDir();
+    const cache = await tempDir();
+    const first = await runCli(['build', '--toplevel', arm, '--arch', 'aarch64-linux', '--out', out, '--cache', cache]);
+    expect(first.code).toBe(0);
+    expect((await readdir(out)).sort()).toEqual([
+      '.netboot-composer.json',
+      'Image',
+      'initrd',
+      'manifest',
+      'netboot.ipxe',
+      'nix-store',
+    ]);
+    expect(await readFile(join(out, 'netboot.ipxe'), 'utf8')).toMatch(/^kernel Image init=/m);
+    const second = await runCli(['build', '--toplevel', toplevel, '--out', out, '--cache', cache]);
+    expect(second.code).toBe(0);
+    expect((await readdir(out)).sort()).toEqual([
+      '.netboot-composer.json',
+      'bzImage',
+      'initrd',
+      'manifest',
+      'netboot.ipxe',
+      'nix-store',
+    ]);
+  });
+
+  it('adds --kernel-params after the system parameters', async () => {
+    const out = await tempDir();
+    const { code } = await runCli([
+      'build',
+      '--toplevel',
+      toplevel,
+      '--out',
+      out,
+      '--cache',
+      await tempDir(),
+      '--kernel-params',
+      'ip=dhcp boot.shell_on_fail',
+    ]);
+    expect(code).toBe(0);
+    expect(await readFile(join(out, 'netboot.ipxe'), 'utf8')).toContain(
+      'console=ttyS0 quiet ip=dhcp boot.shell_on_fail ${cmdline}',
+    );
+  });
+
   it('names the package to install when mksquashfs is missing', async () => {
     const bin = await tempDir();
     for (const tool of ['nix-store', 'nix-build', 'nix']) await symlink(`/usr/bin/${tool}`, join(bin, tool));
@@ -191,6 +237,9 @@ describe('netboot-composer build', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/Unknown option '--fast'; see netboot-composer help/);
     expect((await runCli(['frobnicate'])).code).toBe(2);
+    const jobs = await runCli(['build', '--demo', '--out', '/tmp/x', '--jobs', 'many']);
+    expect(jobs.code).toBe(2);
+    expect(jobs.stderr).toContain('--jobs takes a positive number, not "many".');
   });
 });
 

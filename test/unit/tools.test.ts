@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { CanceledError, errorLine } from '../../electron/pipeline/errors.ts';
+import { checkResult } from '../../electron/pipeline/tools.ts';
+
+const failed = (all: string, exitCode = 1) => ({ failed: true, isCanceled: false, exitCode, stdout: '', all });
+const options = { what: 'nix-store --query --requisites /nix/store/x' };
+
+describe('tool failures', () => {
+  it('tells a user without access to Nix how to get it', () => {
+    // What nix-store 2.8 prints for a user who may not reach the daemon.
+    const output = "error: getting status of '/nix/var/nix/daemon-socket/socket': Permission denied\n";
+    expect(() => checkResult(failed(output), 'nix-store', ['-qR'], options)).toThrow(
+      /needs its daemon \(sudo systemctl enable --now nix-daemon\) and membership of the nix-users group/,
+    );
+  });
+
+  it('quotes the line that says why, not the last line of noise', () => {
+    const nix =
+      "error: attribute 'nope' missing\n\n       at «string»:1:80:\n\n(use '--show-trace' to show detailed location information)\n";
+    expect(errorLine(nix)).toBe("attribute 'nope' missing");
+    expect(
+      errorLine('Parallel mksquashfs: Using 1 processor\nFATAL ERROR: Failed to write to output filesystem\n'),
+    ).toBe('Failed to write to output filesystem');
+    expect(() =>
+      checkResult(failed('some output\nthe reason\n', 3), 'mksquashfs', ['a'], { what: 'mksquashfs of x' }),
+    ).toThrow('mksquashfs of x failed (exit code 3): the reason');
+  });
+
+  it('reports a canceled run as canceled, not as a failure', () => {
+    expect(() => checkResult({ ...failed('killed'), isCanceled: true }, 'mksquashfs', [], options)).toThrow(
+      CanceledError,
+    );
+  });
+});
