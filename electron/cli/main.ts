@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * netboot-composer: the headless driver of the pipeline.
  *
@@ -10,13 +9,13 @@
  */
 import { parseArgs } from 'node:util';
 import { ARCHES, type Arch, type BuildEvent, type SystemSource } from '../shared/types.ts';
-import { build } from '../pipeline/build.ts';
+import { bootMemoryMiB, testBoot } from '../pipeline/boot.ts';
+import { build, type BuildRequest } from '../pipeline/build.ts';
 import { defaultCacheDir } from '../pipeline/cache.ts';
 import { parseInitrdCompression, parseSquashfsCompression } from '../pipeline/compression.ts';
 import { DEMO_MARKER } from '../pipeline/demo.ts';
 import { CanceledError, NetbootError } from '../pipeline/errors.ts';
 import { parseFlakeArg } from '../pipeline/nix.ts';
-import { bootMemoryMiB, testBoot } from '../pipeline/boot.ts';
 import { TerminalRenderer } from './render.ts';
 
 const USAGE = `Usage:
@@ -40,29 +39,19 @@ Squashfs compressors: gzip[:1-9], zstd[:1-22] (default zstd:6), xz, lz4, lzo[:1-
 Initrd compressors: none (default), gzip[:1-9], zstd[:1-19], xz[:0-9].
 `;
 
+/** The command line is wrong: exit code 2. */
 class UsageError extends NetbootError {}
 
 const DEFAULT_EXPECT = new RegExp(`${DEMO_MARKER}|login: *$`);
 
-interface Output {
+/** What every command gets: how to print, and the signal Ctrl-C aborts. */
+interface Context {
   json: boolean;
-  debug: boolean;
+  signal: AbortSignal;
 }
 
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
-}
-
-/** Ctrl-C cancels the job; a second Ctrl-C stops at once. */
-function interruptible(json: boolean): AbortController {
-  const controller = new AbortController();
-  process.on('SIGINT', () => {
-    if (controller.signal.aborted) process.exit(130);
-    if (!json) process.stderr.write('\nStopping (press Ctrl-C again to stop at once)...\n');
-    controller.abort(new CanceledError());
-  });
-  process.on('SIGTERM', () => controller.abort(new CanceledError()));
-  return controller;
 }
 
 function positiveNumber(text: string | undefined, option: string): number | undefined {
@@ -72,7 +61,7 @@ function positiveNumber(text: string | undefined, option: string): number | unde
   return value;
 }
 
-async function runBuild(args: string[]): Promise<number> {
+async function runBuild(args: string[], context: Context): Promise<number> {
   const { values } = parseArgs({
     args,
     strict: true,
@@ -101,41 +90,38 @@ async function runBuild(args: string[]): Promise<number> {
   if (values.toplevel !== undefined) source = { kind: 'toplevel', path: values.toplevel };
   else if (values.flake !== undefined) source = { kind: 'flake', ...parseFlakeArg(values.flake) };
   else source = { kind: 'demo' };
+  const squashfs = values['squashfs-compression'];
+  const initrd = values['initrd-compression'];
   return buildAndReport(
     {
       source,
       outDir: values.out,
       arch: values.arch as Arch | undefined,
-      squashfsCompression:
-        values['squashfs-compression'] === undefined
-          ? undefined
-          : parseSquashfsCompression(values['squashfs-compression']),
-      initrdCompression:
-        values['initrd-compression'] === undefined ? undefined : parseInitrdCompression(values['initrd-compression']),
+      squashfsCompression: squashfs === undefined ? undefined : parseSquashfsCompression(squashfs),
+      initrdCompression: initrd === undefined ? undefined : parseInitrdCompression(initrd),
       cacheDir: values.cache,
       kernelParams: values['kernel-params'],
       jobs: positiveNumber(values.jobs, '--jobs'),
     },
-    { json: values.json === true, debug: values.debug === true },
+    context,
   );
 }
 
-async function buildAndReport(request: Parameters<typeof build>[0], output: Output): Promise<number> {
-  const controller = interruptible(output.json);
+async function buildAndReport(request: BuildRequest, context: Context): Promise<number> {
   const renderer = new TerminalRenderer(
     { write: (text) => process.stdout.write(text), columns: process.stdout.columns },
     process.stdout.isTTY === true,
   );
-  const onEvent = (event: BuildEvent): void => (output.json ? printJson(event) : renderer.handle(event));
+  const onEvent = (event: BuildEvent): void => (context.json ? printJson(event) : renderer.handle(event));
   try {
-    await build(request, { onEvent, signal: controller.signal });
+    await build(request, { onEvent, signal: context.signal });
     return 0;
   } finally {
     renderer.finish();
   }
 }
 
-async function runTestBoot(args: string[]): Promise<number> {
+async function runTestBoot(args: string[], context: Context): Promise<number> {
   const { values } = parseArgs({
     args,
     strict: true,
@@ -164,25 +150,24 @@ async function runTestBoot(args: string[]): Promise<number> {
       expect,
       timeoutSeconds: positiveNumber(values.timeout, '--timeout') ?? 300,
       memoryMiB: positiveNumber(values.memory, '--memory'),
+      quiet: values.quiet === true,
     },
-    { json: values.json === true, debug: values.debug === true, quiet: values.quiet === true },
+    context,
   );
 }
 
-async function bootAndReport(
-  request: {
-    dir: string;
-    expect: RegExp;
-    timeoutSeconds: number;
-    memoryMiB: number | undefined;
-    cacheDir?: string | undefined;
-  },
-  output: Output & { quiet: boolean },
-): Promise<number> {
-  const controller = interruptible(output.json);
+interface BootRequest {
+  dir: string;
+  expect: RegExp;
+  timeoutSeconds: number;
+  memoryMiB: number | undefined;
+  quiet: boolean;
+}
+
+async function bootAndReport(request: BootRequest, context: Context): Promise<number> {
   const memoryMiB = request.memoryMiB ?? (await bootMemoryMiB(request.dir));
   const say = (text: string): void => {
-    if (!output.json) process.stdout.write(`${text}\n`);
+    if (!context.json) process.stdout.write(`${text}\n`);
   };
   say(`> Booting ${request.dir} in QEMU (BIOS, iPXE over TFTP, ${memoryMiB} MiB of RAM)`);
   const result = await testBoot({
@@ -190,27 +175,26 @@ async function bootAndReport(
     expect: request.expect,
     timeoutSeconds: request.timeoutSeconds,
     memoryMiB,
-    signal: controller.signal,
+    signal: context.signal,
     onAccel: (accel, why) =>
-      output.json ? printJson({ event: 'accel', accel, why }) : say(`  ${accel.toUpperCase()}: ${why}`),
+      context.json ? printJson({ event: 'accel', accel, why }) : say(`  ${accel.toUpperCase()}: ${why}`),
     onLine: (line) => {
-      if (output.json) printJson({ event: 'console', line });
-      else if (!output.quiet) say(`  | ${line}`);
+      if (context.json) printJson({ event: 'console', line });
+      else if (!request.quiet) say(`  | ${line}`);
     },
   });
-  if (output.json) {
-    printJson({ event: 'result', ...result, memoryMiB });
-  } else if (result.passed) {
-    say(`PASS: the guest printed "${result.reason}" (${result.accel.toUpperCase()}, ${result.seconds.toFixed(1)} s)`);
-  } else {
-    if (output.quiet) for (const line of result.lastLines) say(`  | ${line}`);
-    say(`FAIL: ${result.reason} (${result.accel.toUpperCase()}, ${result.seconds.toFixed(1)} s)`);
+  if (context.signal.aborted) throw new CanceledError();
+  const how = `${result.accel.toUpperCase()}, ${result.seconds.toFixed(1)} s`;
+  if (context.json) printJson({ event: 'result', ...result, memoryMiB });
+  else if (result.passed) say(`PASS: the guest printed "${result.reason}" (${how})`);
+  else {
+    if (request.quiet) for (const line of result.lastLines) say(`  | ${line}`);
+    say(`FAIL: ${result.reason} (${how})`);
   }
-  if (controller.signal.aborted) return 130;
   return result.passed ? 0 : 1;
 }
 
-async function runDemo(args: string[]): Promise<number> {
+async function runDemo(args: string[], context: Context): Promise<number> {
   const { values } = parseArgs({
     args,
     strict: true,
@@ -222,15 +206,14 @@ async function runDemo(args: string[]): Promise<number> {
       debug: { type: 'boolean' },
     },
   });
-  const output = { json: values.json === true, debug: values.debug === true, quiet: false };
   const outDir = values.out;
-  const built = await buildAndReport({ source: { kind: 'demo' }, outDir, cacheDir: values.cache }, output);
+  const built = await buildAndReport({ source: { kind: 'demo' }, outDir, cacheDir: values.cache }, context);
   if (built !== 0 || values['no-boot']) return built;
   const booted = await bootAndReport(
-    { dir: outDir, expect: new RegExp(DEMO_MARKER), timeoutSeconds: 300, memoryMiB: undefined },
-    output,
+    { dir: outDir, expect: new RegExp(DEMO_MARKER), timeoutSeconds: 300, memoryMiB: undefined, quiet: false },
+    context,
   );
-  if (!output.json && booted === 0) {
+  if (!context.json && booted === 0) {
     process.stdout.write(
       `\nThe demo boot folder is ${outDir}: serve it over TFTP or HTTP, or boot it again with\n  npm run cli -- test-boot --dir ${outDir}\n`,
     );
@@ -238,54 +221,68 @@ async function runDemo(args: string[]): Promise<number> {
   return booted;
 }
 
-function report(error: unknown, debug: boolean, json: boolean): number {
-  const code = error instanceof CanceledError ? 130 : error instanceof UsageError ? 2 : 1;
-  let message: string;
-  if (error instanceof NetbootError) message = error.message;
-  else if (error instanceof Error && (error as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-    message = `${error.message.split('.')[0]}; see netboot-composer help.`;
-    return finish(message, 2);
-  } else if (error instanceof Error && /^ERR_PARSE_ARGS/.test((error as NodeJS.ErrnoException).code ?? '')) {
-    return finish(`${error.message}; see netboot-composer help.`, 2);
-  } else
-    message = `Unexpected error (a bug in Netboot Composer): ${error instanceof Error ? error.message : String(error)}`;
-  return finish(message, code);
-
-  function finish(text: string, exitCode: number): number {
-    if (json) printJson({ event: 'error', message: text, exitCode });
-    process.stderr.write(`error: ${text}\n`);
-    if (debug || !(error instanceof NetbootError)) {
-      if (error instanceof NetbootError && error.details) process.stderr.write(`${error.details}\n`);
-      if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-      else if (!(error instanceof NetbootError)) process.stderr.write('Run again with --debug for the stack trace.\n');
-    }
-    return exitCode;
+/** What to tell the user about `error`, and the exit code. Pure: tested on its own. */
+export function describeError(error: unknown): { message: string; exitCode: number; bug: boolean } {
+  if (error instanceof CanceledError) return { message: error.message, exitCode: 130, bug: false };
+  if (error instanceof UsageError) return { message: error.message, exitCode: 2, bug: false };
+  if (error instanceof NetbootError) return { message: error.message, exitCode: 1, bug: false };
+  const text = error instanceof Error ? error.message : String(error);
+  if (((error as NodeJS.ErrnoException | undefined)?.code ?? '').startsWith('ERR_PARSE_ARGS')) {
+    // "Unknown option '--fast'. To specify a positional argument..." -> the first sentence.
+    return {
+      message: `${text.split(/\.\s/)[0]!.replace(/\.$/, '')}; see netboot-composer help.`,
+      exitCode: 2,
+      bug: false,
+    };
   }
+  return { message: `Unexpected error (a bug in Netboot Composer): ${text}`, exitCode: 1, bug: true };
 }
+
+function report(error: unknown, debug: boolean, json: boolean): number {
+  const { message, exitCode, bug } = describeError(error);
+  if (json) printJson({ event: 'error', message, exitCode });
+  process.stderr.write(`error: ${message}\n`);
+  if (debug) {
+    if (error instanceof NetbootError && error.details) process.stderr.write(`${error.details}\n`);
+    if (error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  } else if (bug) process.stderr.write('Run again with --debug for the stack trace.\n');
+  return exitCode;
+}
+
+const COMMANDS: Record<string, (args: string[], context: Context) => Promise<number>> = {
+  build: runBuild,
+  'test-boot': runTestBoot,
+  demo: runDemo,
+};
 
 /** Run the CLI with `argv` (without node and the script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const debug = rest.includes('--debug');
   const json = rest.includes('--json');
+  if (command === undefined || ['help', '--help', '-h'].includes(command)) {
+    process.stdout.write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  const run = COMMANDS[command];
+  if (!run) return report(new UsageError(`"${command}" is not a command; see netboot-composer help.`), debug, json);
+
+  // Ctrl-C cancels the job (children are killed, temporary files removed); a second one stops at once.
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    if (controller.signal.aborted) process.exit(130);
+    if (!json) process.stderr.write('\nStopping (press Ctrl-C again to stop at once)...\n');
+    controller.abort(new CanceledError());
+  };
+  const onSigterm = (): void => controller.abort(new CanceledError());
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
   try {
-    switch (command) {
-      case 'build':
-        return await runBuild(rest);
-      case 'test-boot':
-        return await runTestBoot(rest);
-      case 'demo':
-        return await runDemo(rest);
-      case undefined:
-      case 'help':
-      case '--help':
-      case '-h':
-        process.stdout.write(USAGE);
-        return command === undefined ? 2 : 0;
-      default:
-        throw new UsageError(`"${command}" is not a command; see netboot-composer help.`);
-    }
+    return await run(rest, { json, signal: controller.signal });
   } catch (error) {
     return report(error, debug, json);
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
   }
 }

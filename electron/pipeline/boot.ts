@@ -270,7 +270,13 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
     if (options.signal?.aborted) verdict = { passed: false, reason: 'the test boot was stopped' };
     else if (result.exitCode === 0)
       verdict = { passed: false, reason: 'the guest powered off without printing the expected output' };
-    else verdict = { passed: false, reason: `QEMU failed to start the guest (exit code ${result.exitCode ?? 'none'})` };
+    else {
+      const last = tail.lines.at(-1);
+      verdict = {
+        passed: false,
+        reason: `QEMU stopped with exit code ${result.exitCode ?? 'none'}${last ? `: ${last.trim()}` : ''}`,
+      };
+    }
   }
   return {
     ...verdict,

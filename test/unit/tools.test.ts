@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { describeError } from '../../electron/cli/main.ts';
 import { CanceledError, errorLine } from '../../electron/pipeline/errors.ts';
 import { checkResult } from '../../electron/pipeline/tools.ts';
 
@@ -30,5 +31,27 @@ describe('tool failures', () => {
     expect(() => checkResult({ ...failed('killed'), isCanceled: true }, 'mksquashfs', [], options)).toThrow(
       CanceledError,
     );
+  });
+});
+
+describe('the CLI’s error report', () => {
+  it('gives exit code 2 and a pointer to help for command-line mistakes', () => {
+    const unknown = Object.assign(
+      new TypeError(
+        "Unknown option '--fast'. To specify a positional argument starting with a '-', place it at the end",
+      ),
+      { code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION' },
+    );
+    expect(describeError(unknown)).toEqual({
+      message: "Unknown option '--fast'; see netboot-composer help.",
+      exitCode: 2,
+      bug: false,
+    });
+    expect(describeError(new CanceledError())).toMatchObject({ exitCode: 130, bug: false });
+    expect(describeError(new RangeError('oops'))).toEqual({
+      message: 'Unexpected error (a bug in Netboot Composer): oops',
+      exitCode: 1,
+      bug: true,
+    });
   });
 });
