@@ -20,21 +20,20 @@ import {
   type SquashfsCompression,
   type SystemSource,
 } from '../shared/types.ts';
-import { Cache, cacheKey, defaultCacheDir, type CacheEntry } from './cache.ts';
-import { queryClosure, type RegisteredPath } from './closure.ts';
+import { Cache, defaultCacheDir } from './cache.ts';
+import { queryClosure } from './closure.ts';
 import { DEFAULT_INITRD_COMPRESSION, DEFAULT_SQUASHFS_COMPRESSION, formatCompression } from './compression.ts';
 import { cpioParts, type CpioPart } from './cpio.ts';
 import { buildDemo } from './demo.ts';
 import { CanceledError, isAbort, NetbootError } from './errors.ts';
-import { compressionExtension, gzipRegistration, manifestEntries, segmentParts, writeArchive } from './initrd.ts';
+import { gzipRegistration, manifestEntries, segmentParts, writeArchive } from './initrd.ts';
 import { ipxeScript } from './ipxe.ts';
 import { buildFlakeSystem } from './nix.ts';
 import { OutDir } from './output.ts';
-import { runPool } from './pool.ts';
+import { packClosure } from './pack.ts';
 import { readToplevel } from './resolve.ts';
-import { assertCompleteSquashfs, isCompleteSquashfs, packStorePath } from './squashfs.ts';
 import { manifestText } from './store.ts';
-import { requireTool, toolVersion } from './tools.ts';
+import { requireTool } from './tools.ts';
 
 export interface BuildRequest {
   source: SystemSource;
@@ -114,13 +113,6 @@ export function checkArch(system: NixosSystem, asked: Arch | undefined): Arch {
   return system.system as Arch;
 }
 
-interface Packed {
-  path: RegisteredPath;
-  squashfs: CacheEntry;
-  /** The compressed initrd segment, when the initrds are compressed. */
-  segment: CacheEntry | undefined;
-}
-
 /** Run the whole pipeline. Throws a {@link NetbootError} a person can act on, or {@link CanceledError}. */
 export async function build(request: BuildRequest, hooks: BuildHooks = {}): Promise<BuildResult> {
   const started = performance.now();
@@ -160,72 +152,14 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
     });
 
     emit({ event: 'stage', stage: 'pack', message: `Packing ${ordered.length} store paths` });
-    const version = await toolVersion('mksquashfs');
-    const squashfsRecipe = `mksquashfs ${version} ${formatCompression(squashfsCompression)}`;
-    const segmentRecipe = `${squashfsRecipe} initrd ${formatCompression(initrdCompression)}`;
-    const compressedSegments = initrdCompression.name !== 'none';
-    let packedCount = 0;
-    let reusedCount = 0;
-
-    const packOne = async (path: RegisteredPath, jobSignal: AbortSignal, share: number): Promise<Packed> => {
-      const began = performance.now();
-      const squashfsKey = cacheKey([path.path, path.narHash, squashfsRecipe]);
-      const squashfsFile = cache.dataFile('squashfs', squashfsKey, path.path, 'sqsh');
-      let squashfs = await cache.lookup(squashfsFile);
-      if (squashfs && !(await isCompleteSquashfs(squashfs.file))) squashfs = undefined;
-      const reused = squashfs !== undefined;
-      if (!squashfs) {
-        emit({ event: 'path-start', path: path.path });
-        let last = -1;
-        squashfs = await cache.put(
-          squashfsFile,
-          { key: squashfsKey, storePath: path.path, recipe: squashfsRecipe },
-          async (temp) => {
-            await packStorePath(path.path, temp, {
-              compression: squashfsCompression,
-              processors: share,
-              signal: jobSignal,
-              onProgress: (percent) => {
-                if (percent === last) return;
-                last = percent;
-                emit({ event: 'path-progress', path: path.path, percent });
-              },
-            });
-            await assertCompleteSquashfs(temp, path.path);
-          },
-        );
-      }
-      let segment: CacheEntry | undefined;
-      if (compressedSegments) {
-        const segmentKey = cacheKey([path.path, path.narHash, segmentRecipe]);
-        const segmentFile = cache.dataFile('segments', segmentKey, path.path, compressionExtension(initrdCompression));
-        const entry = squashfs;
-        segment =
-          (await cache.lookup(segmentFile)) ??
-          (await cache.put(segmentFile, { key: segmentKey, storePath: path.path, recipe: segmentRecipe }, (temp) =>
-            writeArchive(segmentParts(path.path, entry.file, entry.bytes), initrdCompression, temp, jobSignal),
-          ));
-        await cache.touch(segment);
-      }
-      await cache.touch(squashfs);
-      if (reused) reusedCount++;
-      else packedCount++;
-      emit({
-        event: 'path-done',
-        path: path.path,
-        status: reused ? 'reused' : 'packed',
-        narSize: path.narSize,
-        packedBytes: squashfs.bytes,
-        seconds: (performance.now() - began) / 1000,
-      });
-      return { path, squashfs, segment };
-    };
-
-    const packed = await runPool(
-      ordered.map((path) => ({ run: (jobSignal: AbortSignal, share: number) => packOne(path, jobSignal, share) })),
+    const { packed, packedCount, reusedCount } = await packClosure(ordered, {
+      cache,
+      squashfsCompression,
+      initrdCompression,
       jobs,
+      emit,
       signal,
-    );
+    });
     throwIfAborted();
 
     emit({ event: 'stage', stage: 'assemble', message: 'Assembling the initrds' });
