@@ -9,8 +9,8 @@ import type { RegisteredPath } from './closure.ts';
 import { formatCompression } from './compression.ts';
 import { compressionExtension, segmentParts, writeArchive } from './initrd.ts';
 import { runPool } from './pool.ts';
-import { assertCompleteSquashfs, isCompleteSquashfs, packStorePath } from './squashfs.ts';
-import { toolVersion } from './tools.ts';
+import { assertCompleteSquashfs, isCompleteSquashfs, packStorePath, progressMode } from './squashfs.ts';
+import { findTool, toolVersion } from './tools.ts';
 
 export interface Packed {
   path: RegisteredPath;
@@ -35,6 +35,7 @@ export async function packClosure(
 ): Promise<{ packed: Packed[]; packedCount: number; reusedCount: number }> {
   const { cache, squashfsCompression, initrdCompression, emit } = options;
   const version = await toolVersion('mksquashfs');
+  const progress = progressMode(version, findTool('script') !== undefined);
   const squashfsRecipe = `mksquashfs ${version} ${formatCompression(squashfsCompression)}`;
   const segmentRecipe = `${squashfsRecipe} initrd ${formatCompression(initrdCompression)}`;
   let packedCount = 0;
@@ -51,6 +52,7 @@ export async function packClosure(
       await packStorePath(path.path, temp, {
         compression: squashfsCompression,
         processors: share,
+        progress,
         signal,
         onProgress: (percent) => {
           if (percent === last) return;

@@ -7,7 +7,7 @@ import { open } from 'node:fs/promises';
 import type { SquashfsCompression } from '../shared/types.ts';
 import { mksquashfsCompressionArgs } from './compression.ts';
 import { NetbootError } from './errors.ts';
-import { checkResult, spawnTool } from './tools.ts';
+import { checkResult, findTool, requireTool, spawnProgram } from './tools.ts';
 
 /** Memory each mksquashfs may use for its caches; its default is a quarter of RAM. */
 export const MKSQUASHFS_MEMORY_MIB = 128;
@@ -44,9 +44,10 @@ export function mksquashfsArgs(
 }
 
 /**
- * Reads mksquashfs's progress bar, which it redraws with `\r`:
- * `[====|     ] 1000/10252   9%`. Feed it output as it comes; it returns the
- * latest percentage when one was completed in this chunk.
+ * Reads mksquashfs's progress: the bar it redraws with `\r` on a terminal
+ * (`[====|     ] 1000/10252   9%`), or the bare percentages that
+ * `-percentage` (mksquashfs 4.6 and later) prints one per line. Feed it
+ * output as it comes; it returns the latest percentage completed in this chunk.
  */
 export class ProgressParser {
   private rest = '';
@@ -57,16 +58,65 @@ export class ProgressParser {
     this.rest = pieces.pop() ?? '';
     let percent: number | undefined;
     for (const piece of pieces) {
-      const match = /\]\s+\d+\/\d+\s+(\d{1,3})%\s*$/.exec(piece);
+      const match = /\]\s+\d+\/\d+\s+(\d{1,3})%\s*$/.exec(piece) ?? /^\s*(\d{1,3})\s*$/.exec(piece);
       if (match?.[1] !== undefined) percent = Math.min(100, Number(match[1]));
     }
     return percent;
   }
 }
 
+/**
+ * How to learn a running mksquashfs's progress. 4.6 and later print
+ * percentages when asked (`-percentage`). 4.5 redraws its bar only on a
+ * terminal (on a pipe it prints almost nothing until the end), so it runs in
+ * a pseudo-terminal made by util-linux's `script` when there is one.
+ */
+export type ProgressMode = 'percentage' | 'terminal' | 'none';
+
+export function progressMode(mksquashfsVersion: string, haveScript: boolean): ProgressMode {
+  const [major = 0, minor = 0] = mksquashfsVersion.split('.').map((part) => parseInt(part, 10));
+  if (major > 4 || (major === 4 && minor >= 6)) return 'percentage';
+  return haveScript ? 'terminal' : 'none';
+}
+
+/** A word the shell reads back unchanged. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The program and arguments that run mksquashfs with `args` in `mode`. Pure: tested on its own. */
+export function mksquashfsCommand(
+  mode: ProgressMode,
+  mksquashfs: string,
+  args: readonly string[],
+  script = 'script',
+): { file: string; args: string[] } {
+  switch (mode) {
+    case 'percentage':
+      return { file: mksquashfs, args: [...args, '-percentage'] };
+    case 'terminal':
+      // A terminal with no size makes mksquashfs draw nothing: give it one.
+      // `script -e` exits with mksquashfs's code, and kills it when killed.
+      return {
+        file: script,
+        args: [
+          '-q',
+          '-f',
+          '-e',
+          '-c',
+          `stty cols 200 rows 24 && exec ${[mksquashfs, ...args].map(shellQuote).join(' ')}`,
+          '/dev/null',
+        ],
+      };
+    case 'none':
+      return { file: mksquashfs, args: [...args] };
+  }
+}
+
 export interface PackOptions {
   compression: SquashfsCompression;
   processors: number;
+  progress: ProgressMode;
   signal?: AbortSignal | undefined;
   onProgress?: (percent: number) => void;
 }
@@ -74,14 +124,16 @@ export interface PackOptions {
 /** Pack `storePath` into `outFile` with mksquashfs. */
 export async function packStorePath(storePath: string, outFile: string, options: PackOptions): Promise<void> {
   const args = mksquashfsArgs(storePath, outFile, options.compression, options.processors);
-  const subprocess = spawnTool('mksquashfs', args, { what: `mksquashfs of ${storePath}`, signal: options.signal });
+  const what = `mksquashfs of ${storePath}`;
+  const command = mksquashfsCommand(options.progress, requireTool('mksquashfs'), args, findTool('script'));
+  const subprocess = spawnProgram(command.file, command.args, { what, signal: options.signal });
   const parser = new ProgressParser();
   subprocess.stdout?.on('data', (chunk: Buffer) => {
     const percent = parser.push(chunk.toString('latin1'));
     if (percent !== undefined) options.onProgress?.(percent);
   });
   const result = await subprocess;
-  checkResult(result, 'mksquashfs', args, { what: `mksquashfs of ${storePath}`, signal: options.signal });
+  checkResult(result, 'mksquashfs', args, { what, signal: options.signal });
 }
 
 const SQUASHFS_MAGIC = 0x73717368;

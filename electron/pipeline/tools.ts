@@ -18,6 +18,8 @@ export const TOOL_PACKAGES = {
   'qemu-system-x86_64': 'qemu-system-x86',
   'qemu-system-aarch64': 'qemu-system-arm',
   xz: 'xz-utils',
+  // util-linux's script: a pseudo-terminal for tools that report progress only on one.
+  script: 'bsdutils',
 } as const;
 
 export type ToolName = keyof typeof TOOL_PACKAGES;
@@ -84,7 +86,11 @@ export const KILL_GRACE_MS = 2000;
  * SIGKILL after {@link KILL_GRACE_MS}).
  */
 export function spawnTool(tool: ToolName, args: readonly string[], options: RunOptions) {
-  const file = requireTool(tool);
+  return spawnProgram(requireTool(tool), args, options);
+}
+
+/** {@link spawnTool} for a program already found (a path). */
+export function spawnProgram(file: string, args: readonly string[], options: RunOptions) {
   return execa(file, args, {
     cancelSignal: options.signal,
     forceKillAfterDelay: KILL_GRACE_MS,
