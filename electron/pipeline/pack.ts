@@ -12,6 +12,9 @@ import { runPool } from './pool.ts';
 import { assertCompleteSquashfs, isCompleteSquashfs, packStorePath, progressMode } from './squashfs.ts';
 import { findTool, toolVersion } from './tools.ts';
 
+/** Paths smaller than this pack in well under a second: no pseudo-terminal for their progress. */
+const TERMINAL_PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
+
 export interface Packed {
   path: RegisteredPath;
   squashfs: CacheEntry;
@@ -52,7 +55,8 @@ export async function packClosure(
       await packStorePath(path.path, temp, {
         compression: squashfsCompression,
         processors: share,
-        progress,
+        // A pseudo-terminal costs a few milliseconds: worth it only where there is progress to see.
+        progress: progress === 'terminal' && path.narSize < TERMINAL_PROGRESS_MIN_BYTES ? 'none' : progress,
         signal,
         onProgress: (percent) => {
           if (percent === last) return;
