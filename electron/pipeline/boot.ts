@@ -13,6 +13,7 @@ import { execa } from 'execa';
 import { NetbootError } from './errors.ts';
 import { readBootFolderInfo } from './output.ts';
 import { defaultStateDir } from './cache.ts';
+import { DEMO_FAILURE_MARKER } from './demo.ts';
 import { KILL_GRACE_MS, requireTool, runTool } from './tools.ts';
 
 export type Accel = 'kvm' | 'tcg';
@@ -38,7 +39,7 @@ const FAILURES: { pattern: RegExp; reason: string }[] = [
     reason: 'the kernel could not unpack the initrds (too little memory?)',
   },
   { pattern: /Kernel panic - not syncing/, reason: 'the kernel panicked' },
-  { pattern: /NETBOOT-COMPOSER-DEMO: FAILED/, reason: 'the demo system reported a failure' },
+  { pattern: new RegExp(DEMO_FAILURE_MARKER), reason: 'the demo system reported a failure' },
   {
     pattern: /No more network devices|Could not boot|Connection timed out \(http/,
     reason: 'iPXE could not boot the folder',

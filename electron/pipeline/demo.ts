@@ -45,7 +45,7 @@ export async function isStaticElf(path: string): Promise<boolean> {
 }
 
 /** Compare kernel releases like `sort -V`: 6.1.0-56 after 6.1.0-9. */
-export function compareVersions(a: string, b: string): number {
+function compareVersions(a: string, b: string): number {
   return a.localeCompare(b, 'en', { numeric: true });
 }
 

@@ -55,16 +55,6 @@ export class CanceledError extends NetbootError {
   }
 }
 
-/** The last non-empty line of a tool's output, trimmed: usually the one that says why. */
-export function lastLines(output: string, count: number): string {
-  return output
-    .split(/\r?\n|\r/)
-    .map((line) => line.trim())
-    .filter((line) => line.length > 0)
-    .slice(-count)
-    .join('\n');
-}
-
 /**
  * The line of a tool's output that says why it failed: the last one that
  * starts like an error ("error:", "FATAL ERROR:"), else the last one, leaving

@@ -18,7 +18,7 @@ import { requireTool } from './tools.ts';
 import { execa } from 'execa';
 
 /** The cpio entries of the `nix-store` segment for one store path. */
-export function segmentEntries(storePath: string, squashfsFile: string, size: number): CpioEntry[] {
+function segmentEntries(storePath: string, squashfsFile: string, size: number): CpioEntry[] {
   const location = squashfsLocation(storePath);
   return [
     { kind: 'dir', name: SQUASHES_DIR, mode: 0o755 },
@@ -86,22 +86,12 @@ export async function writeArchive(
   file: string,
   signal?: AbortSignal,
 ): Promise<void> {
-  await pipeArchive(parts, compression, createWriteStream(file), signal);
-}
-
-/** Stream the archive made of `parts` into `sink`, compressed with `compression`. */
-export async function pipeArchive(
-  parts: Iterable<CpioPart>,
-  compression: InitrdCompression,
-  sink: NodeJS.WritableStream,
-  signal?: AbortSignal,
-  end = true,
-): Promise<void> {
   const source = Readable.from(cpioBytes(parts));
+  const sink = createWriteStream(file);
   const compress = compressor(compression);
   try {
-    if (compress) await pipeline(source, compress, sink, { signal, end });
-    else await pipeline(source, sink, { signal, end });
+    if (compress) await pipeline(source, compress, sink, { signal });
+    else await pipeline(source, sink, { signal });
   } catch (error) {
     if (signal?.aborted) throw new CanceledError();
     throw error;

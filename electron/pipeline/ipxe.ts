@@ -19,7 +19,7 @@ export interface IpxeScriptInput {
 }
 
 /** Split kernel parameters on white space; reject characters that would break the script. */
-export function splitParams(params: string): string[] {
+function splitParams(params: string): string[] {
   if (/[\r\n]/.test(params)) throw new NetbootError('Kernel parameters must be on one line.');
   return params.split(/\s+/).filter((p) => p.length > 0);
 }

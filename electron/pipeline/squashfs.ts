@@ -10,7 +10,7 @@ import { NetbootError } from './errors.ts';
 import { checkResult, findTool, requireTool, spawnProgram } from './tools.ts';
 
 /** Memory each mksquashfs may use for its caches; its default is a quarter of RAM. */
-export const MKSQUASHFS_MEMORY_MIB = 128;
+const MKSQUASHFS_MEMORY_MIB = 128;
 
 /** mksquashfs's arguments to pack `storePath` into `outFile`. Pure: tested on its own. */
 export function mksquashfsArgs(

@@ -14,9 +14,7 @@ export const TOOL_PACKAGES = {
   'nix-build': 'nix-bin',
   nix: 'nix-bin',
   mksquashfs: 'squashfs-tools',
-  unsquashfs: 'squashfs-tools',
   'qemu-system-x86_64': 'qemu-system-x86',
-  'qemu-system-aarch64': 'qemu-system-arm',
   xz: 'xz-utils',
   // util-linux's script: a pseudo-terminal for tools that report progress only on one.
   script: 'bsdutils',
@@ -63,18 +61,10 @@ export function requireTool(tool: ToolName): string {
   return path;
 }
 
-/** Forget what {@link findTool} found (tests change PATH). */
-export function forgetTools(): void {
-  found.clear();
-}
-
 export interface RunOptions {
   /** Says what the run is for, in the error: "nix-store --query (the closure)". */
   what: string;
   signal?: AbortSignal | undefined;
-  cwd?: string;
-  env?: Record<string, string>;
-  input?: string | Uint8Array;
 }
 
 /** Milliseconds between SIGTERM and SIGKILL when a run is canceled. */
@@ -96,9 +86,6 @@ export function spawnProgram(file: string, args: readonly string[], options: Run
     forceKillAfterDelay: KILL_GRACE_MS,
     reject: false,
     all: true,
-    cwd: options.cwd,
-    env: options.env,
-    input: options.input,
     stripFinalNewline: false,
     maxBuffer: 1024 * 1024 * 1024,
   });
