@@ -6,7 +6,7 @@
  * The guest's network is QEMU's user-mode network with `restrict=on`: it
  * reaches QEMU's built-in DHCP and TFTP and nothing else.
  */
-import { access, constants, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { constants, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
@@ -14,7 +14,8 @@ import { NetbootError } from './errors.ts';
 import { readBootFolderInfo } from './output.ts';
 import { defaultStateDir } from './cache.ts';
 import { DEMO_FAILURE_MARKER } from './demo.ts';
-import { KILL_GRACE_MS, requireTool, runTool } from './tools.ts';
+import { exists } from './fsutil.ts';
+import { KILL_GRACE_MS, onLines, requireTool, runTool } from './tools.ts';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -121,9 +122,7 @@ export async function chooseAccel(kernel: string, stateDir?: string): Promise<{ 
 }
 
 async function probe(kernel: string, stateDir?: string): Promise<{ accel: Accel; why: string }> {
-  try {
-    await access('/dev/kvm', constants.R_OK | constants.W_OK);
-  } catch {
+  if (!(await exists('/dev/kvm', constants.R_OK | constants.W_OK))) {
     return { accel: 'tcg', why: '/dev/kvm is not usable, so QEMU emulates the CPU (slower)' };
   }
   const qemu = requireTool('qemu-system-x86_64');
@@ -204,23 +203,12 @@ class Tail {
  */
 export async function testBoot(options: TestBootOptions): Promise<TestBootResult> {
   const started = performance.now();
-  const script = join(options.dir, 'netboot.ipxe');
-  if (
-    !(await access(script).then(
-      () => true,
-      () => false,
-    ))
-  ) {
+  if (!(await exists(join(options.dir, 'netboot.ipxe')))) {
     throw new NetbootError(`${options.dir} has no netboot.ipxe; give a boot folder made by netboot-composer build.`);
   }
   const qemu = requireTool('qemu-system-x86_64');
   const kernel = join(options.dir, 'bzImage');
-  if (
-    !(await access(kernel).then(
-      () => true,
-      () => false,
-    ))
-  ) {
+  if (!(await exists(kernel))) {
     throw new NetbootError(`${options.dir} has no bzImage; test boots run x86_64 boot folders.`);
   }
   const chosen = options.accel
@@ -245,28 +233,22 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
     () => settle(false, `the expected output did not appear within ${options.timeoutSeconds} s`),
     options.timeoutSeconds * 1000,
   );
-  let rest = '';
-  const onData = (chunk: Buffer): void => {
-    const lines = (rest + chunk.toString('utf8')).split(/\r?\n/);
-    rest = lines.pop() ?? '';
-    for (const raw of lines) {
-      const line = cleanConsoleLine(raw);
-      // QEMU's own note that we stopped it is not the guest's output.
-      if (!line.trim() || /^qemu-system-\S+: terminating on signal/.test(line)) continue;
-      tail.push(line);
-      options.onLine?.(line);
-      if (options.expect.test(line)) settle(true, line.trim());
-      else {
-        const failure = failureIn(line);
-        if (failure) settle(false, failure);
-      }
+  const onLine = (raw: string): void => {
+    const line = cleanConsoleLine(raw);
+    // QEMU's own note that we stopped it is not the guest's output.
+    if (!line.trim() || /^qemu-system-\S+: terminating on signal/.test(line)) return;
+    tail.push(line);
+    options.onLine?.(line);
+    if (options.expect.test(line)) settle(true, line.trim());
+    else {
+      const failure = failureIn(line);
+      if (failure) settle(false, failure);
     }
   };
-  subprocess.stdout?.on('data', onData);
-  subprocess.stderr?.on('data', onData);
+  onLines(subprocess.stdout, onLine);
+  onLines(subprocess.stderr, onLine);
   const result = await subprocess;
   clearTimeout(timer);
-  if (rest.trim()) onData(Buffer.from('\n'));
   if (!verdict) {
     if (options.signal?.aborted) verdict = { passed: false, reason: 'the test boot was stopped' };
     else if (result.exitCode === 0)

@@ -15,7 +15,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { NetbootError } from './errors.ts';
 import { whyNotWritable } from './fsutil.ts';
 
@@ -139,10 +139,9 @@ export class Cache {
     await utimes(this.metaFile(entry.file), now, now).catch(() => undefined);
   }
 
-  /** A temporary file name in the folder of `dataFile`, for writing an entry. */
-  tempFile(dataFile: string): string {
-    const folder = dataFile.slice(0, dataFile.lastIndexOf('/'));
-    return join(folder, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  /** A temporary file name in the folder of `dataFile` (the same file system, so renaming is atomic). */
+  private tempFile(dataFile: string): string {
+    return join(dirname(dataFile), `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   }
 
   /**

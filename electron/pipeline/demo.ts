@@ -2,11 +2,12 @@
  * The bundled demo system (assets/demo/default.nix), built from this
  * machine's static busybox, kernel and kernel modules with plain Nix.
  */
-import { access, constants, copyFile, mkdir, open, readdir, readFile, rename, stat } from 'node:fs/promises';
+import { constants, copyFile, mkdir, open, readdir, readFile, rename, stat } from 'node:fs/promises';
 import { arch } from 'node:os';
 import { join } from 'node:path';
 import { assetPath } from './assets.ts';
 import { NetbootError } from './errors.ts';
+import { exists } from './fsutil.ts';
 import { buildNixFile, nixPath, nixString, type NixBuildOptions } from './nix.ts';
 
 export const DEMO_MARKER = 'NETBOOT-COMPOSER-DEMO: OK';
@@ -77,12 +78,7 @@ export async function findDemoInputs(): Promise<DemoInputs> {
   for (const release of releases) {
     const kernel = `/boot/vmlinuz-${release}`;
     if (!(await stat(kernel).catch(() => undefined))) continue;
-    if (
-      !(await access(kernel, constants.R_OK).then(
-        () => true,
-        () => false,
-      ))
-    ) {
+    if (!(await exists(kernel, constants.R_OK))) {
       throw new NetbootError(
         `${kernel} can be read only by root (as on Ubuntu), and Nix needs to read it for the demo; make it readable (sudo chmod 0644 ${kernel}) or run as root.`,
       );

@@ -1,6 +1,14 @@
 /** File system helpers shared by the boot folder and the cache. */
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { access, constants, mkdir, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+
+/** True when `path` exists and can be accessed with `mode` (default: it exists). */
+export async function exists(path: string, mode = constants.F_OK): Promise<boolean> {
+  return access(path, mode).then(
+    () => true,
+    () => false,
+  );
+}
 
 function errnoCode(error: unknown): string {
   return (error as NodeJS.ErrnoException).code ?? 'error';

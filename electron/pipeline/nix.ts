@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { assetPath } from './assets.ts';
 import { NetbootError } from './errors.ts';
-import { checkResult, runTool, spawnTool } from './tools.ts';
+import { checkResult, onLines, runTool, spawnTool } from './tools.ts';
 
 /** A Nix string literal holding `text`. */
 export function nixString(text: string): string {
@@ -57,19 +57,6 @@ export interface NixBuildOptions {
 
 const FLAKE_FEATURES = ['--extra-experimental-features', 'nix-command flakes'];
 
-function streamLines(
-  stream: NodeJS.ReadableStream | null | undefined,
-  onLine: ((line: string) => void) | undefined,
-): void {
-  if (!stream || !onLine) return;
-  let rest = '';
-  stream.on('data', (chunk: Buffer) => {
-    const lines = (rest + chunk.toString('utf8')).split(/\r?\n/);
-    rest = lines.pop() ?? '';
-    for (const line of lines) if (line.trim()) onLine(line);
-  });
-}
-
 /** The names of a flake's nixosConfigurations. */
 export async function listFlakeConfigurations(ref: string, signal?: AbortSignal): Promise<string[]> {
   const expr = `builtins.attrNames ((builtins.getFlake ${nixString(absoluteFlakeRef(ref))}).nixosConfigurations or { })`;
@@ -84,7 +71,7 @@ export async function buildFlakeSystem(ref: string, name: string, options: NixBu
   const args = [...FLAKE_FEATURES, 'build', '--impure', '--no-link', '--json', '--print-build-logs', '--expr', expr];
   const what = `nix build of ${ref}#${name}`;
   const subprocess = spawnTool('nix', args, { what, signal: options.signal });
-  streamLines(subprocess.stderr, options.onLog);
+  if (options.onLog) onLines(subprocess.stderr, options.onLog);
   const result = await subprocess;
   if (result.failed && !result.isCanceled && /attribute '.*' missing/.test(String(result.all))) {
     const names = await listFlakeConfigurations(ref, options.signal).catch(() => undefined);
@@ -119,7 +106,7 @@ export async function buildNixFile(
   for (const [name, expr] of Object.entries(args)) argv.push('--arg', name, expr);
   const what = `nix-build of ${file}`;
   const subprocess = spawnTool('nix-build', argv, { what, signal: options.signal });
-  streamLines(subprocess.stderr, options.onLog);
+  if (options.onLog) onLines(subprocess.stderr, options.onLog);
   const stdout = checkResult(await subprocess, 'nix-build', argv, { what, signal: options.signal });
   const out = stdout.trim().split('\n').pop();
   if (!out?.startsWith('/')) throw new NetbootError(`${what} did not print the path it built.`, { details: stdout });

@@ -6,7 +6,7 @@
  * skip the ones whose inputs did not change, and never touch anything else.
  */
 import { randomBytes } from 'node:crypto';
-import { access, constants, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, constants, lstat, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NetbootError } from './errors.ts';
 import { whyNotWritable } from './fsutil.ts';
@@ -27,7 +27,7 @@ export interface BootFolderInfo {
   toplevel?: string;
 }
 
-interface Record {
+interface FolderRecord {
   tool: 'netboot-composer';
   version: 1;
   info?: BootFolderInfo;
@@ -40,9 +40,9 @@ function errnoCode(error: unknown): string {
 
 export class OutDir {
   readonly dir: string;
-  private previous: Record['files'] = {};
+  private previous: FolderRecord['files'] = {};
   private previousInfo: BootFolderInfo = {};
-  private written: Record['files'] = {};
+  private written: FolderRecord['files'] = {};
   private temps = new Map<string, string>();
 
   private constructor(dir: string) {
@@ -131,7 +131,7 @@ export class OutDir {
   async commit(info: BootFolderInfo = {}): Promise<void> {
     // Name the new files in the record before they appear, so that a crash
     // between the renames does not leave files no record claims.
-    const pending: Record['files'] = { ...this.previous };
+    const pending: FolderRecord['files'] = { ...this.previous };
     for (const name of this.temps.keys()) pending[name] = { fingerprint: '', bytes: -1, mtimeMs: 0 };
     await this.saveRecord(pending, this.previousInfo);
     for (const [name, temp] of this.temps) {
@@ -141,13 +141,16 @@ export class OutDir {
     }
     this.temps.clear();
     for (const name of Object.keys(this.previous)) {
-      if (this.written[name] === undefined && !name.includes('/')) await rm(join(this.dir, name), { force: true });
+      if (this.written[name] !== undefined || name.includes('/')) continue;
+      // Only a plain file of ours, whatever the record says.
+      const path = join(this.dir, name);
+      if ((await lstat(path).catch(() => undefined))?.isFile()) await rm(path);
     }
     await this.saveRecord(this.written, info);
   }
 
-  private async saveRecord(files: Record['files'], info: BootFolderInfo): Promise<void> {
-    const record: Record = { tool: 'netboot-composer', version: 1, info, files };
+  private async saveRecord(files: FolderRecord['files'], info: BootFolderInfo): Promise<void> {
+    const record: FolderRecord = { tool: 'netboot-composer', version: 1, info, files };
     const temp = join(this.dir, `${RECORD_NAME}.partial-${randomBytes(4).toString('hex')}`);
     await writeFile(temp, `${JSON.stringify(record, null, 2)}\n`);
     await rename(temp, join(this.dir, RECORD_NAME));
@@ -160,7 +163,7 @@ export class OutDir {
   }
 }
 
-async function readRecord(dir: string): Promise<Record | undefined> {
+async function readRecord(dir: string): Promise<FolderRecord | undefined> {
   let text: string;
   try {
     text = await readFile(join(dir, RECORD_NAME), 'utf8');
@@ -168,7 +171,7 @@ async function readRecord(dir: string): Promise<Record | undefined> {
     return undefined;
   }
   try {
-    const record = JSON.parse(text) as Partial<Record>;
+    const record = JSON.parse(text) as Partial<FolderRecord>;
     if (record.tool === 'netboot-composer' && record.files && typeof record.files === 'object') {
       return { tool: 'netboot-composer', version: 1, info: record.info ?? {}, files: record.files };
     }

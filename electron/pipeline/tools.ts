@@ -67,6 +67,24 @@ export interface RunOptions {
   signal?: AbortSignal | undefined;
 }
 
+/**
+ * Call `onLine` with each line `stream` carries, the last one too when the
+ * stream ends without a newline. Empty lines are skipped.
+ */
+export function onLines(stream: NodeJS.ReadableStream | null | undefined, onLine: (line: string) => void): void {
+  if (!stream) return;
+  let rest = '';
+  stream.on('data', (chunk: Buffer) => {
+    const lines = (rest + chunk.toString('utf8')).split(/\r?\n/);
+    rest = lines.pop() ?? '';
+    for (const line of lines) if (line.trim()) onLine(line);
+  });
+  stream.on('end', () => {
+    if (rest.trim()) onLine(rest);
+    rest = '';
+  });
+}
+
 /** Milliseconds between SIGTERM and SIGKILL when a run is canceled. */
 export const KILL_GRACE_MS = 2000;
 
