@@ -87,6 +87,9 @@ export class TerminalRenderer {
       case 'log':
         this.line(`  ${event.message}`);
         break;
+      case 'warning':
+        this.line(`warning: ${event.message}`);
+        break;
       case 'system':
         this.line(`  ${event.system.name} (NixOS ${event.system.nixosVersion}, ${event.system.system})`);
         this.line(`  ${event.system.toplevel}`);

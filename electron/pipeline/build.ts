@@ -32,7 +32,8 @@ import { buildFlakeSystem } from './nix.ts';
 import { OutDir } from './output.ts';
 import { packClosure } from './pack.ts';
 import { readToplevel } from './resolve.ts';
-import { manifestText } from './store.ts';
+import { inspectStageOne } from './inspect.ts';
+import { manifestText, SQUASHES_DIR } from './store.ts';
 import { requireTool } from './tools.ts';
 
 export interface BuildRequest {
@@ -139,6 +140,12 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
     emit({ event: 'system', system });
     const kernelName = kernelFileName(arch);
     await out.claim([kernelName, ...INITRD_NAMES, SCRIPT_NAME]);
+    if ((await cache.remember(`stage-1 ${system.initrd}`, () => inspectStageOne(system.initrd))) === 'no-squashes') {
+      emit({
+        event: 'warning',
+        message: `${system.name}'s stage 1 does not read ${SQUASHES_DIR}, so it will not find its Nix store when netbooted: build it with --flake (which adds Netboot Composer's netboot module), or add assets/nix/netboot.nix to its modules.`,
+      });
+    }
     throwIfAborted();
 
     emit({ event: 'stage', stage: 'closure', message: 'Querying the closure' });

@@ -133,6 +133,22 @@ export class Cache {
     return { ...meta, file: dataFile };
   }
 
+  /**
+   * A small fact about an immutable input (a store path), worked out once:
+   * `compute` runs the first time `question` is asked, and its answer is kept.
+   */
+  async remember<T extends string>(question: string, compute: () => Promise<T>): Promise<T> {
+    const file = join(this.dir, FORMAT, 'facts', cacheKey([question]));
+    const known = await readFile(file, 'utf8').catch(() => undefined);
+    if (known !== undefined) return known as T;
+    const answer = await compute();
+    await mkdir(dirname(file), { recursive: true });
+    const temp = this.tempFile(file);
+    await writeFile(temp, answer);
+    await rename(temp, file);
+    return answer;
+  }
+
   /** Mark an entry as used now (the least recently used go first when pruning). */
   async touch(entry: CacheEntry): Promise<void> {
     const now = new Date();

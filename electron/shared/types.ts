@@ -62,6 +62,8 @@ export interface OutputFile {
 export type BuildEvent =
   | { event: 'stage'; stage: BuildStage; message: string }
   | { event: 'log'; message: string }
+  /** Something that will likely stop the image from booting, though the build goes on. */
+  | { event: 'warning'; message: string }
   | { event: 'system'; system: NixosSystem }
   | { event: 'closure'; paths: StorePathInfo[]; totalBytes: number }
   | { event: 'path-start'; path: string }

@@ -51,6 +51,7 @@ export interface FixtureOptions {
   bigPaths?: number;
   bigMiB?: number;
   system?: string;
+  initrdKind?: 'fake' | 'plain';
   attr?: 'toplevel' | 'plain' | 'leaf' | 'mid' | 'stable';
 }
 
@@ -76,6 +77,9 @@ export async function buildFixture(options: FixtureOptions = {}): Promise<string
     '--argstr',
     'system',
     options.system ?? 'x86_64-linux',
+    '--argstr',
+    'initrdKind',
+    options.initrdKind ?? 'fake',
   ];
   const { stdout } = await run('nix-build', args, { maxBuffer: 64 * 1024 * 1024 });
   return stdout.trim().split('\n').pop()!;

@@ -105,6 +105,23 @@ describe('netboot-composer build', () => {
     expect(inside.stderr).toContain(`is inside the store path ${toplevel}, not a store path itself`);
   });
 
+  it("warns when the system's stage 1 was not built with the netboot module", async () => {
+    const plain = await buildFixture({ initrdKind: 'plain' });
+    const { code, stdout } = await runCli([
+      'build',
+      '--toplevel',
+      plain,
+      '--out',
+      await tempDir(),
+      '--cache',
+      await tempDir(),
+    ]);
+    expect(code).toBe(0);
+    expect(stdout).toContain(
+      "warning: nixos-system-test-25.11's stage 1 does not read /nix-store-squashes, so it will not find its Nix store when netbooted",
+    );
+  });
+
   it('names both architectures when --arch does not match the system', async () => {
     const { code, stderr } = await runCli([
       'build',
