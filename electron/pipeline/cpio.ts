@@ -10,7 +10,7 @@ import { NetbootError } from './errors.ts';
 const MAGIC = '070701';
 const HEADER_SIZE = 110;
 /** newc stores sizes in 32 bits. */
-const MAX_CPIO_FILE_SIZE = 0xffffffff;
+export const MAX_CPIO_FILE_SIZE = 0xffffffff;
 
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;

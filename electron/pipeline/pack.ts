@@ -6,7 +6,10 @@
 import type { BuildEvent, InitrdCompression, SquashfsCompression } from '../shared/types.ts';
 import { cacheKey, type Cache, type CacheEntry } from './cache.ts';
 import type { RegisteredPath } from './closure.ts';
+import { formatBytes } from '../shared/progress.ts';
 import { formatCompression } from './compression.ts';
+import { MAX_CPIO_FILE_SIZE } from './cpio.ts';
+import { NetbootError } from './errors.ts';
 import { compressionExtension, segmentParts, writeArchive } from './initrd.ts';
 import { runPool } from './pool.ts';
 import { assertCompleteSquashfs, isCompleteSquashfs, packStorePath, progressMode } from './squashfs.ts';
@@ -83,6 +86,11 @@ export async function packClosure(
   const packOne = async (path: RegisteredPath, signal: AbortSignal, share: number): Promise<Packed> => {
     const began = performance.now();
     const { entry: squashfs, reused } = await squashfsOf(path, signal, share);
+    if (squashfs.bytes > MAX_CPIO_FILE_SIZE) {
+      throw new NetbootError(
+        `${path.path} packs to ${formatBytes(squashfs.bytes)}, more than the 4 GiB an initrd (cpio newc) entry can hold; split it, or make it smaller with a stronger --squashfs-compression (xz).`,
+      );
+    }
     const segment = initrdCompression.name === 'none' ? undefined : await segmentOf(path, squashfs, signal);
     await cache.touch(squashfs);
     if (segment) await cache.touch(segment);
