@@ -23,33 +23,36 @@ export type Accel = 'kvm' | 'tcg';
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\x1bc/g;
 
+/** Control characters other than tab. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/g;
+
 /** One console line as a person would read it. */
 export function cleanConsoleLine(line: string): string {
-  // eslint-disable-next-line no-control-regex
-  return line.replace(ANSI, '').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
+  return line.replace(ANSI, '').replace(CONTROL, '').trimEnd();
 }
 
 /** Console lines that mean the boot failed, with the reason to report. */
-const FAILURES: { pattern: RegExp; reason: string }[] = [
+const FAILURES: { pattern: RegExp; reason: (line: string) => string }[] = [
   {
     pattern: /Kernel panic - not syncing: Out of memory|Out of memory: Killed process/,
-    reason: 'the guest ran out of memory',
+    reason: () => 'the guest ran out of memory',
   },
   {
-    pattern: /Initramfs unpacking failed|write error/i,
-    reason: 'the kernel could not unpack the initrds (too little memory?)',
+    pattern: /Initramfs unpacking failed/,
+    reason: () => 'the kernel could not unpack the initrds (too little memory?)',
   },
-  { pattern: /Kernel panic - not syncing/, reason: 'the kernel panicked' },
-  { pattern: new RegExp(DEMO_FAILURE_MARKER), reason: 'the demo system reported a failure' },
-  {
-    pattern: /No more network devices|Could not boot|Connection timed out \(http/,
-    reason: 'iPXE could not boot the folder',
-  },
+  { pattern: /Kernel panic - not syncing/, reason: () => 'the kernel panicked' },
+  { pattern: new RegExp(DEMO_FAILURE_MARKER), reason: () => 'the demo system reported a failure' },
+  // iPXE's errors end with a link to their explanation.
+  { pattern: /\(https?:\/\/ipxe\.org\/[0-9a-f]{8}\)/, reason: (line) => `iPXE failed: ${line.trim()}` },
+  { pattern: /No bootable device/, reason: () => 'the firmware found nothing to boot' },
 ];
 
 /** Judge one console line: a failure reason, or undefined. Pure: tested on its own. */
 export function failureIn(line: string): string | undefined {
-  return FAILURES.find((f) => f.pattern.test(line))?.reason;
+  const failure = FAILURES.find((f) => f.pattern.test(line));
+  return failure?.reason(line);
 }
 
 export interface TestBootOptions {
@@ -76,8 +79,12 @@ export interface TestBootResult {
   lastLines: string[];
 }
 
-/** QEMU's arguments to netboot `dir` under BIOS. Pure: tested on its own. */
-export function qemuNetbootArgs(dir: string, memoryMiB: number, accel: Accel): string[] {
+/**
+ * QEMU's arguments to netboot `dir` under BIOS. `serconFile` holds the serial
+ * port's address (2 bytes); it makes SeaBIOS copy the screen to the serial
+ * console, so the firmware's and iPXE's messages are seen too. Pure: tested on its own.
+ */
+export function qemuNetbootArgs(dir: string, memoryMiB: number, accel: Accel, serconFile: string): string[] {
   const tftp = resolve(dir).replace(/,/g, ',,');
   return [
     '-machine',
@@ -103,7 +110,19 @@ export function qemuNetbootArgs(dir: string, memoryMiB: number, accel: Accel): s
     'virtio-net-pci,netdev=net0',
     '-boot',
     'order=n',
+    '-fw_cfg',
+    `name=etc/sercon-port,file=${serconFile.replace(/,/g, ',,')}`,
   ];
+}
+
+/** SeaBIOS reads the serial console's port as a little-endian number: COM1 is 0x3f8. */
+async function serconFile(stateDir: string): Promise<string> {
+  const file = join(stateDir, 'sercon-port');
+  if (!(await exists(file))) {
+    await mkdir(stateDir, { recursive: true });
+    await writeFile(file, Buffer.from([0xf8, 0x03]));
+  }
+  return file;
 }
 
 const PROBE_SECONDS = 10;
@@ -217,7 +236,9 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
   options.onAccel?.(chosen.accel, chosen.why);
 
   const tail = new Tail(30);
-  const subprocess = execa(qemu, qemuNetbootArgs(options.dir, options.memoryMiB, chosen.accel), {
+  const stateDir = options.stateDir ?? defaultStateDir();
+  const args = qemuNetbootArgs(options.dir, options.memoryMiB, chosen.accel, await serconFile(stateDir));
+  const subprocess = execa(qemu, args, {
     reject: false,
     stdin: 'ignore',
     forceKillAfterDelay: KILL_GRACE_MS,
@@ -235,8 +256,11 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
   );
   const onLine = (raw: string): void => {
     const line = cleanConsoleLine(raw);
-    // QEMU's own note that we stopped it is not the guest's output.
-    if (!line.trim() || /^qemu-system-\S+: terminating on signal/.test(line)) return;
+    // QEMU's own notes (that we stopped it, that fw_cfg names usually start
+    // with opt/) are not the guest's output.
+    if (!line.trim() || /^qemu-system-\S+: (terminating on signal|.*warning: externally provided fw_cfg)/.test(line)) {
+      return;
+    }
     tail.push(line);
     options.onLine?.(line);
     if (options.expect.test(line)) settle(true, line.trim());

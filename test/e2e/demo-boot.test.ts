@@ -4,7 +4,7 @@
  * stage 1 run verbatim, and its stage 2 finds every store path intact.
  */
 import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEMO_MARKER } from '../../electron/pipeline/demo.ts';
@@ -71,7 +71,7 @@ describe('the demo system', () => {
   );
 
   it(
-    'fails a test boot within its timeout, with console lines, when the pattern never appears',
+    'fails a test boot within its timeout when the pattern never appears, and at once when iPXE cannot fetch a file',
     async () => {
       const out = await tempDir();
       expect((await runCli(['build', '--demo', '--out', out, '--cache', await tempDir(), '--json'])).code).toBe(0);
@@ -90,6 +90,16 @@ describe('the demo system', () => {
       expect(stdout).toMatch(/FAIL: the expected output did not appear within 8 s/);
       expect(Date.now() - started).toBeLessThan(60_000);
       expect(qemuProcessesFor(out)).toEqual([]);
+
+      // With a file missing, iPXE's own error (the firmware's screen is copied
+      // to the serial console) ends the boot at once, and says which file.
+      await rm(join(out, 'nix-store'));
+      const broken = await runCli(['test-boot', '--dir', out, '--timeout', '120', '--json']);
+      expect(broken.code).toBe(1);
+      const result = jsonEvents(broken.stdout).at(-1);
+      expect(result).toMatchObject({ event: 'result', passed: false });
+      expect(String(result?.reason)).toMatch(/^iPXE failed: .*nix-store.*No such file/);
+      expect(result?.seconds as number).toBeLessThan(100);
     },
     BOOT_TIMEOUT,
   );
