@@ -176,6 +176,7 @@ async function bootAndReport(request: BootRequest, context: Context): Promise<nu
     timeoutSeconds: request.timeoutSeconds,
     memoryMiB,
     signal: context.signal,
+    onProbe: () => say('  checking whether KVM can start a guest here (once per machine, up to 10 s)'),
     onAccel: (accel, why) =>
       context.json ? printJson({ event: 'accel', accel, why }) : say(`  ${accel.toUpperCase()}: ${why}`),
     onLine: (line) => {

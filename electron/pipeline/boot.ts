@@ -67,6 +67,8 @@ export interface TestBootOptions {
   signal?: AbortSignal | undefined;
   onLine?: (line: string) => void;
   onAccel?: (accel: Accel, why: string) => void;
+  /** Called before the KVM probe, which takes up to 10 s once per machine. */
+  onProbe?: () => void;
 }
 
 export interface TestBootResult {
@@ -133,14 +135,18 @@ let memo: Promise<{ accel: Accel; why: string }> | undefined;
  * enough (nested virtualisation can hang a guest), so a kernel is booted
  * under KVM once, and the answer is kept in `stateDir` for this machine.
  */
-export async function chooseAccel(kernel: string, stateDir?: string): Promise<{ accel: Accel; why: string }> {
+export async function chooseAccel(
+  kernel: string,
+  stateDir?: string,
+  onProbe?: () => void,
+): Promise<{ accel: Accel; why: string }> {
   const forced = process.env.NETBOOT_COMPOSER_ACCEL;
   if (forced === 'kvm' || forced === 'tcg') return { accel: forced, why: 'set by NETBOOT_COMPOSER_ACCEL' };
-  memo ??= probe(kernel, stateDir);
+  memo ??= probe(kernel, stateDir, onProbe);
   return memo;
 }
 
-async function probe(kernel: string, stateDir?: string): Promise<{ accel: Accel; why: string }> {
+async function probe(kernel: string, stateDir?: string, onProbe?: () => void): Promise<{ accel: Accel; why: string }> {
   if (!(await exists('/dev/kvm', constants.R_OK | constants.W_OK))) {
     return { accel: 'tcg', why: '/dev/kvm is not usable, so QEMU emulates the CPU (slower)' };
   }
@@ -159,6 +165,7 @@ async function probe(kernel: string, stateDir?: string): Promise<{ accel: Accel;
         : { accel: 'tcg', why: 'KVM does not start guests on this machine (probed earlier), so QEMU emulates the CPU' };
     }
   }
+  onProbe?.();
   const subprocess = execa(
     qemu,
     [
@@ -232,7 +239,7 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
   }
   const chosen = options.accel
     ? { accel: options.accel, why: 'as asked' }
-    : await chooseAccel(kernel, options.stateDir ?? defaultStateDir());
+    : await chooseAccel(kernel, options.stateDir ?? defaultStateDir(), options.onProbe);
   options.onAccel?.(chosen.accel, chosen.why);
 
   const tail = new Tail(30);
