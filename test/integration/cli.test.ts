@@ -24,6 +24,11 @@ beforeAll(async () => {
   toplevel = await buildFixture();
 });
 
+/** `build --toplevel PATH ARGS...` into a new boot folder with a new cache. */
+async function freshBuild(path: string, ...args: string[]) {
+  return runCli(['build', '--toplevel', path, '--out', await tempDir(), '--cache', await tempDir(), ...args]);
+}
+
 /** Every file under `dir` with its bytes, to prove a folder was left alone. */
 async function snapshot(dir: string): Promise<Record<string, string>> {
   const files: Record<string, string> = {};
@@ -90,15 +95,7 @@ describe('netboot-composer build', () => {
 
   it('says a store path that is not a NixOS system is not one', async () => {
     const plain = await buildFixture({ attr: 'plain' });
-    const { code, stderr } = await runCli([
-      'build',
-      '--toplevel',
-      plain,
-      '--out',
-      await tempDir(),
-      '--cache',
-      await tempDir(),
-    ]);
+    const { code, stderr } = await freshBuild(plain);
     expect(code).toBe(1);
     expect(stderr).toContain(`error: ${plain} is not a NixOS system: it has no kernel, initrd, init`);
     const inside = await runCli(['build', '--toplevel', `${toplevel}/kernel-params`, '--out', await tempDir()]);
@@ -107,15 +104,7 @@ describe('netboot-composer build', () => {
 
   it("warns when the system's stage 1 was not built with the netboot module", async () => {
     const plain = await buildFixture({ initrdKind: 'plain' });
-    const { code, stdout } = await runCli([
-      'build',
-      '--toplevel',
-      plain,
-      '--out',
-      await tempDir(),
-      '--cache',
-      await tempDir(),
-    ]);
+    const { code, stdout } = await freshBuild(plain);
     expect(code).toBe(0);
     expect(stdout).toContain(
       "warning: nixos-system-test-25.11's stage 1 does not read /nix-store-squashes, so it will not find its Nix store when netbooted",
