@@ -99,22 +99,29 @@ export async function findDemoInputs(): Promise<DemoInputs> {
 }
 
 /**
- * Build the demo system; returns its toplevel. `workDir` holds the folder
- * with busybox that Nix imports (its store path depends only on the bytes).
+ * `workDir/demo-bootstrap`, a folder holding only bin/busybox (a copy of
+ * `busybox`), for Nix to import as the builder of every derivation. Its
+ * store path depends only on the bytes, so it is made once and kept.
  */
-export async function buildDemo(workDir: string, options: NixBuildOptions = {}): Promise<string> {
-  const inputs = await findDemoInputs();
+export async function busyboxBootstrap(workDir: string, busybox: string): Promise<string> {
   const bootstrap = join(workDir, 'demo-bootstrap');
   await mkdir(join(bootstrap, 'bin'), { recursive: true });
   const target = join(bootstrap, 'bin', 'busybox');
-  const [source, copied] = await Promise.all([stat(inputs.busybox), stat(target).catch(() => undefined)]);
+  const [source, copied] = await Promise.all([stat(busybox), stat(target).catch(() => undefined)]);
   if (!copied || copied.size !== source.size || copied.mtimeMs < source.mtimeMs) {
     // Renamed into place: another build may be importing the folder right now.
     // Outside bin/: Nix imports the whole folder, and a stray file would change it.
     const temp = join(workDir, `.busybox-${process.pid}.tmp`);
-    await copyFile(inputs.busybox, temp);
+    await copyFile(busybox, temp);
     await rename(temp, target);
   }
+  return bootstrap;
+}
+
+/** Build the demo system; returns its toplevel. `workDir` keeps its busybox folder. */
+export async function buildDemo(workDir: string, options: NixBuildOptions = {}): Promise<string> {
+  const inputs = await findDemoInputs();
+  const bootstrap = await busyboxBootstrap(workDir, inputs.busybox);
   return buildNixFile(
     assetPath('demo', 'default.nix'),
     {

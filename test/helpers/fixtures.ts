@@ -3,11 +3,12 @@
  * folders that are removed afterwards, and a way to run the CLI as a user does.
  */
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll } from 'vitest';
+import { busyboxBootstrap as demoBootstrap } from '../../electron/pipeline/demo.ts';
 
 const run = promisify(execFile);
 
@@ -30,19 +31,9 @@ export async function tempDir(prefix = 'nbc-'): Promise<string> {
 
 let bootstrap: Promise<string> | undefined;
 
-/** A folder holding bin/busybox, which the fixtures use as their builder. */
+/** A folder holding bin/busybox, which the fixtures use as their builder (the demo's own). */
 export function busyboxBootstrap(): Promise<string> {
-  bootstrap ??= (async () => {
-    const dir = join(STATE_DIR, 'bootstrap');
-    await mkdir(join(dir, 'bin'), { recursive: true });
-    const target = join(dir, 'bin', 'busybox');
-    if (!(await stat(target).catch(() => undefined))) {
-      const temp = `${target}.${process.pid}`;
-      await copyFile('/bin/busybox', temp);
-      await rename(temp, target);
-    }
-    return dir;
-  })();
+  bootstrap ??= demoBootstrap(STATE_DIR, '/bin/busybox');
   return bootstrap;
 }
 

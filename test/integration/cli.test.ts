@@ -24,9 +24,10 @@ beforeAll(async () => {
   toplevel = await buildFixture();
 });
 
-/** `build --toplevel PATH ARGS...` into a new boot folder with a new cache. */
+/** `build --toplevel PATH ARGS...` into a new boot folder (`out`) with a new cache. */
 async function freshBuild(path: string, ...args: string[]) {
-  return runCli(['build', '--toplevel', path, '--out', await tempDir(), '--cache', await tempDir(), ...args]);
+  const out = await tempDir();
+  return { out, ...(await runCli(['build', '--toplevel', path, '--out', out, '--cache', await tempDir(), ...args])) };
 }
 
 /** Every file under `dir` with its bytes, to prove a folder was left alone. */
@@ -42,17 +43,7 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
 
 describe('netboot-composer build', () => {
   it('prints one JSON object per line with --json, ending with the done line', async () => {
-    const out = await tempDir();
-    const { code, stdout } = await runCli([
-      'build',
-      '--toplevel',
-      toplevel,
-      '--out',
-      out,
-      '--cache',
-      await tempDir(),
-      '--json',
-    ]);
+    const { out, code, stdout } = await freshBuild(toplevel, '--json');
     expect(code).toBe(0);
     const lines = stdout.trim().split('\n');
     const events = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -112,15 +103,7 @@ describe('netboot-composer build', () => {
   });
 
   it('names both architectures when --arch does not match the system', async () => {
-    const { code, stderr } = await runCli([
-      'build',
-      '--toplevel',
-      toplevel,
-      '--arch',
-      'aarch64-linux',
-      '--out',
-      await tempDir(),
-    ]);
+    const { code, stderr } = await freshBuild(toplevel, '--arch', 'aarch64-linux');
     expect(code).toBe(1);
     expect(stderr).toMatch(/is built for x86_64-linux, but aarch64-linux was asked for/);
   });
@@ -153,18 +136,7 @@ describe('netboot-composer build', () => {
   });
 
   it('adds --kernel-params after the system parameters', async () => {
-    const out = await tempDir();
-    const { code } = await runCli([
-      'build',
-      '--toplevel',
-      toplevel,
-      '--out',
-      out,
-      '--cache',
-      await tempDir(),
-      '--kernel-params',
-      'ip=dhcp boot.shell_on_fail',
-    ]);
+    const { out, code } = await freshBuild(toplevel, '--kernel-params', 'ip=dhcp boot.shell_on_fail');
     expect(code).toBe(0);
     expect(await readFile(join(out, 'netboot.ipxe'), 'utf8')).toContain(
       'console=ttyS0 quiet ip=dhcp boot.shell_on_fail ${cmdline}',
