@@ -20,6 +20,7 @@ import {
   type SquashfsCompression,
   type SystemSource,
 } from '../shared/types.ts';
+import { INITRD_NAMES, kernelFileName, SCRIPT_NAME } from '../shared/boot-folder.ts';
 import { Cache, defaultCacheDir } from './cache.ts';
 import { queryClosure } from './closure.ts';
 import { DEFAULT_INITRD_COMPRESSION, DEFAULT_SQUASHFS_COMPRESSION, formatCompression } from './compression.ts';
@@ -67,14 +68,7 @@ export interface BuildHooks {
   signal?: AbortSignal | undefined;
 }
 
-/** The boot folder's file names, in the order iPXE loads the initrds. */
-export const INITRD_NAMES = ['initrd', 'manifest', 'nix-store'] as const;
-export const SCRIPT_NAME = 'netboot.ipxe';
-
-/** The kernel's file name in the boot folder: what the architecture's boot loaders expect. */
-export function kernelFileName(arch: Arch): string {
-  return arch === 'aarch64-linux' ? 'Image' : 'bzImage';
-}
+export { INITRD_NAMES, kernelFileName, SCRIPT_NAME };
 
 function fingerprint(...parts: string[]): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex');

@@ -8,28 +8,8 @@ import {
   type InitrdCompression,
   type SquashfsCompression,
 } from '../shared/types.ts';
+import { INITRD_LEVELS, SQUASHFS_LEVELS, type LevelRange } from '../shared/compression.ts';
 import { NetbootError } from './errors.ts';
-
-interface LevelRange {
-  min: number;
-  max: number;
-}
-
-/** Levels mksquashfs 4.5 accepts per compressor; undefined: it takes none. */
-const SQUASHFS_LEVELS: Record<SquashfsCompression['name'], LevelRange | undefined> = {
-  gzip: { min: 1, max: 9 },
-  zstd: { min: 1, max: 22 },
-  lzo: { min: 1, max: 9 },
-  xz: undefined,
-  lz4: undefined,
-};
-
-const INITRD_LEVELS: Record<InitrdCompression['name'], LevelRange | undefined> = {
-  none: undefined,
-  gzip: { min: 1, max: 9 },
-  zstd: { min: 1, max: 19 },
-  xz: { min: 0, max: 9 },
-};
 
 /** What a build uses when the user does not say. */
 export const DEFAULT_SQUASHFS_COMPRESSION: SquashfsCompression = { name: 'zstd', level: 6 };

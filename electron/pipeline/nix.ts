@@ -65,6 +65,22 @@ export async function listFlakeConfigurations(ref: string, signal?: AbortSignal)
   return JSON.parse(stdout) as string[];
 }
 
+/**
+ * A flake's nixosConfigurations with the architecture each is built for, as
+ * far as Nix can tell without building (undefined where evaluating it fails).
+ */
+export async function listFlakeSystems(
+  ref: string,
+  signal?: AbortSignal,
+): Promise<{ name: string; system: string | undefined }[]> {
+  const flake = `(builtins.getFlake ${nixString(absoluteFlakeRef(ref))})`;
+  const expr = `builtins.mapAttrs (name: c: let r = builtins.tryEval (c.config.nixpkgs.hostPlatform.system or c.pkgs.stdenv.hostPlatform.system or c.config.system.build.toplevel.system or null); in if r.success && builtins.isString r.value then r.value else null) (${flake}.nixosConfigurations or { })`;
+  const args = [...FLAKE_FEATURES, 'eval', '--impure', '--json', '--expr', expr];
+  const stdout = await runTool('nix', args, { what: `nix eval of ${ref}`, signal });
+  const systems = JSON.parse(stdout) as Record<string, string | null>;
+  return Object.entries(systems).map(([name, system]) => ({ name, system: system ?? undefined }));
+}
+
 /** Build `nixosConfigurations.NAME` of the flake `ref` as a netboot system; returns its toplevel. */
 export async function buildFlakeSystem(ref: string, name: string, options: NixBuildOptions = {}): Promise<string> {
   const expr = flakeToplevelExpr(absoluteFlakeRef(ref), name, assetPath('nix', 'netboot.nix'));

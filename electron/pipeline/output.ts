@@ -45,23 +45,28 @@ export class OutDir {
   private written: FolderRecord['files'] = {};
   private temps = new Map<string, string>();
 
-  private constructor(dir: string) {
+  /** How the messages tell a person to pick another folder: the CLI's option, or nothing in the app. */
+  private readonly how: string;
+
+  private constructor(dir: string, how: string) {
     this.dir = dir;
+    this.how = how;
   }
 
   /** Open `dir` for writing: create it if needed and check that it can be written. */
-  static async open(dir: string): Promise<OutDir> {
-    const out = new OutDir(dir);
+  static async open(dir: string, options: { option?: string } = {}): Promise<OutDir> {
+    const how = options.option === undefined ? ' with --out' : options.option ? ` with ${options.option}` : '';
+    const out = new OutDir(dir, how);
     const info = await stat(dir).catch(() => undefined);
     if (info && !info.isDirectory()) {
-      throw new NetbootError(`The out folder ${dir} is a file, not a folder; choose another --out.`);
+      throw new NetbootError(`The out folder ${dir} is a file, not a folder; choose another folder${how}.`);
     }
     try {
       await mkdir(dir, { recursive: true });
       await access(dir, constants.W_OK);
     } catch (error) {
       throw new NetbootError(
-        `The out folder ${dir} cannot be written (${await whyNotWritable(dir, error)}); choose a folder you can write to with --out.`,
+        `The out folder ${dir} cannot be written (${await whyNotWritable(dir, error)}); choose a folder you can write to${how}.`,
         { cause: error },
       );
     }
@@ -78,7 +83,7 @@ export class OutDir {
       const existing = await stat(join(this.dir, name)).catch(() => undefined);
       if (existing) {
         throw new NetbootError(
-          `${join(this.dir, name)} was not written by Netboot Composer, so it is left alone; move it away or choose an empty --out folder.`,
+          `${join(this.dir, name)} was not written by Netboot Composer, so it is left alone; move it away or choose an empty folder${this.how}.`,
         );
       }
     }
@@ -190,4 +195,14 @@ export async function readBootFolderInfo(dir: string): Promise<BootFolderInfo> {
   } catch {
     return {};
   }
+}
+
+/** The files Netboot Composer wrote in `dir` (name and fingerprint), or undefined if it made no boot folder there. */
+export async function readBootFolderFiles(
+  dir: string,
+): Promise<{ files: { name: string; fingerprint: string; bytes: number }[]; info: BootFolderInfo } | undefined> {
+  const record = await readRecord(dir);
+  if (!record) return undefined;
+  const files = Object.entries(record.files).map(([name, f]) => ({ name, fingerprint: f.fingerprint, bytes: f.bytes }));
+  return { files, info: record.info ?? {} };
 }

@@ -1,0 +1,242 @@
+/**
+ * What main does for each request of the page. Plain Node apart from the
+ * few Electron services passed in ({@link MainServices}), so tests run these
+ * handlers, with the real pipeline, without Electron, and the browser
+ * end-to-end test bridges a page to the very same functions.
+ */
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errorInfo } from './errors.ts';
+import { listRemovableDrives } from './drives.ts';
+import { SettingsStore } from './settings.ts';
+import type {
+  AppInfo,
+  BuildOutcome,
+  CacheSummary,
+  Drive,
+  InvokeChannel,
+  JobEvent,
+  Purpose,
+  RequestOf,
+  ResponseOf,
+  Result,
+  SystemSummary,
+} from '../shared/ipc.ts';
+import { JOB_EVENT_CHANNEL } from '../shared/ipc.ts';
+import type { Arch, BuildEvent, SystemSource } from '../shared/types.ts';
+import { build, resolveSystem, SCRIPT_NAME } from '../pipeline/build.ts';
+import { defaultCacheDir } from '../pipeline/cache.ts';
+import { queryClosure } from '../pipeline/closure.ts';
+import { NetbootError } from '../pipeline/errors.ts';
+import { exportBootFolder } from '../pipeline/export.ts';
+import { listFlakeSystems } from '../pipeline/nix.ts';
+
+/** The part of a WebContents the handlers use: who asked, and how to answer with events. */
+export interface Sender {
+  readonly id: number;
+  send(channel: string, payload: unknown): void;
+  isDestroyed(): boolean;
+}
+
+/** Electron services, passed in so the handlers run without Electron. */
+export interface MainServices {
+  chooseFolder(sender: Sender, purpose: Purpose, defaultPath: string | undefined): Promise<string | null>;
+  showFolder(path: string): Promise<void>;
+  writeClipboard(text: string): void;
+  listDrives?: () => Promise<Drive[]>;
+  /** The cache's size, and pruning it; see electron/pipeline/cache.ts. */
+  cacheStats(dir: string): Promise<CacheSummary>;
+  pruneCache(dir: string, maxBytes: number | undefined): Promise<CacheSummary>;
+}
+
+export interface MainOptions {
+  /** Where settings and the app's own boot folders live (Electron's userData). */
+  userDataDir: string;
+  cacheDir?: string | undefined;
+  version: string;
+  hostArch: Arch | undefined;
+  services: MainServices;
+  /** Every job event, before it is sent to the page (the window's taskbar progress follows it). */
+  onJobEvent?: (sender: Sender, event: JobEvent) => void;
+}
+
+type Handler<C extends InvokeChannel> = (request: RequestOf<C>, sender: Sender) => Promise<ResponseOf<C>>;
+export type Handlers = { [C in InvokeChannel]: Handler<C> };
+
+interface Job {
+  controller: AbortController;
+  senderId: number;
+}
+
+/** The boot folder the app builds a source into, inside its user data folder. */
+export function bootFolderFor(userDataDir: string, source: SystemSource): string {
+  const key = createHash('sha256').update(JSON.stringify(source)).digest('hex').slice(0, 16);
+  return join(userDataDir, 'boot', source.kind === 'demo' ? 'demo' : key);
+}
+
+/** The handlers of every channel, and the running jobs they share. */
+export class MainHandlers {
+  readonly settings: SettingsStore;
+  readonly cacheDir: string;
+  private readonly jobs = new Map<string, Job>();
+  private readonly options: MainOptions;
+
+  constructor(options: MainOptions) {
+    this.options = options;
+    this.cacheDir = options.cacheDir ?? defaultCacheDir();
+    this.settings = new SettingsStore(join(options.userDataDir, 'settings.json'), options.hostArch);
+  }
+
+  /** Run `channel`'s handler and wrap its answer, or its error, as a {@link Result}. */
+  async call<C extends InvokeChannel>(channel: C, request: RequestOf<C>, sender: Sender): Promise<Result<ResponseOf<C>>> {
+    try {
+      const handler = this.handlers[channel] as Handler<C>;
+      return { ok: true, value: await handler(request, sender) };
+    } catch (error) {
+      return { ok: false, error: errorInfo(error) };
+    }
+  }
+
+  /** Stop every job a window started (it was closed or reloaded). */
+  cancelJobsOf(senderId: number): void {
+    for (const job of this.jobs.values()) if (job.senderId === senderId) job.controller.abort();
+  }
+
+  /** Jobs running now. */
+  get runningJobs(): number {
+    return this.jobs.size;
+  }
+
+  private startJob(jobId: string, sender: Sender): { signal: AbortSignal; emit: (event: BuildEvent) => void } {
+    if (this.jobs.has(jobId)) throw new NetbootError(`A job named ${jobId} is running already.`);
+    const controller = new AbortController();
+    this.jobs.set(jobId, { controller, senderId: sender.id });
+    const emit = (event: BuildEvent): void => {
+      const message: JobEvent = { jobId, event };
+      this.options.onJobEvent?.(sender, message);
+      if (!sender.isDestroyed()) sender.send(JOB_EVENT_CHANNEL, message);
+    };
+    return { signal: controller.signal, emit };
+  }
+
+  private async job<T>(
+    jobId: string,
+    sender: Sender,
+    run: (signal: AbortSignal, emit: (event: BuildEvent) => void) => Promise<T>,
+  ): Promise<T> {
+    const { signal, emit } = this.startJob(jobId, sender);
+    try {
+      return await run(signal, emit);
+    } finally {
+      this.jobs.delete(jobId);
+    }
+  }
+
+  private async summarize(source: SystemSource, signal: AbortSignal, emit: (e: BuildEvent) => void) {
+    const system = await resolveSystem(source, this.cacheDir, { signal, onEvent: emit });
+    const closure = await queryClosure(system.toplevel, signal);
+    const size = async (path: string): Promise<number> => (await stat(path).catch(() => undefined))?.size ?? 0;
+    const summary: SystemSummary = {
+      source,
+      system,
+      paths: closure.paths.length,
+      closureBytes: closure.totalBytes,
+      kernelBytes: await size(system.kernel),
+      initrdBytes: await size(system.initrd),
+    };
+    return summary;
+  }
+
+  readonly handlers: Handlers = {
+    'app:info': async (): Promise<AppInfo> => ({
+      version: this.options.version,
+      platform: process.platform,
+      hostArch: this.options.hostArch,
+    }),
+
+    'system:resolve': ({ jobId, source }, sender) =>
+      this.job(jobId, sender, async (signal, emit) => {
+        const summary = await this.summarize(source, signal, emit);
+        await this.settings.addRecent(source, summary.system.name);
+        return summary;
+      }),
+
+    'flake:list': ({ jobId, ref }, sender) =>
+      this.job(jobId, sender, async (signal) => {
+        const configurations = await listFlakeSystems(ref, signal);
+        if (configurations.length === 0) {
+          throw new NetbootError(`${ref} has no nixosConfigurations; choose the folder of a flake that defines some.`);
+        }
+        return configurations;
+      }),
+
+    'build:start': ({ jobId, source, options }, sender) =>
+      this.job(jobId, sender, async (signal, emit) => {
+        const outDir = bootFolderFor(this.options.userDataDir, source);
+        const result = await build(
+          {
+            source,
+            outDir,
+            arch: options.arch,
+            squashfsCompression: options.squashfs,
+            initrdCompression: options.initrd,
+            kernelParams: options.kernelParams,
+            cacheDir: this.cacheDir,
+          },
+          { signal, onEvent: emit },
+        );
+        await this.settings.set({ options });
+        await this.settings.addRecent(source, result.system.name);
+        const outcome: BuildOutcome = {
+          outDir,
+          files: result.files,
+          paths: result.paths,
+          packed: result.packed,
+          reused: result.reused,
+          seconds: result.seconds,
+          ramBytes: result.ramBytes,
+          downloadBytes: result.downloadBytes,
+          script: await readFile(join(outDir, SCRIPT_NAME), 'utf8'),
+        };
+        return outcome;
+      }),
+
+    'job:cancel': async ({ jobId }, sender) => {
+      const job = this.jobs.get(jobId);
+      if (!job || job.senderId !== sender.id) return false;
+      job.controller.abort();
+      return true;
+    },
+
+    'export:start': ({ jobId, from, to }, sender) =>
+      this.job(jobId, sender, async (signal, emit) => {
+        const result = await exportBootFolder(from, to, { signal, onEvent: emit });
+        await this.settings.set({ exportFolder: to });
+        return result;
+      }),
+
+    'drives:list': () => (this.options.services.listDrives ?? listRemovableDrives)(),
+
+    'dialog:choose-folder': ({ purpose, defaultPath }, sender) =>
+      this.options.services.chooseFolder(sender, purpose, defaultPath),
+
+    'shell:show-folder': async ({ path }) => {
+      await this.options.services.showFolder(path);
+      return null;
+    },
+
+    'clipboard:write': async ({ text }) => {
+      this.options.services.writeClipboard(text);
+      return null;
+    },
+
+    'settings:get': () => this.settings.get(),
+
+    'settings:set': (patch) => this.settings.set(patch),
+
+    'cache:stats': () => this.options.services.cacheStats(this.cacheDir),
+
+    'cache:prune': ({ maxBytes }) => this.options.services.pruneCache(this.cacheDir, maxBytes),
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * The schema of every request the page can send. Main validates each payload
+ * before it touches anything: the page is treated as untrusted input.
+ */
+import { z } from 'zod';
+import { INITRD_LEVELS, levelFits, SQUASHFS_LEVELS } from '../shared/compression.ts';
+import type { InvokeChannel } from '../shared/ipc.ts';
+import { ARCHES, INITRD_COMPRESSORS, SQUASHFS_COMPRESSORS } from '../shared/types.ts';
+
+const jobId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a job id is 1 to 64 letters, digits, - or _');
+/** An absolute path without NUL bytes. */
+const absolutePath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => p.startsWith('/') && !p.includes('\0'), 'an absolute path');
+
+export const systemSourceSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('toplevel'), path: absolutePath }).strict(),
+  z
+    .object({
+      kind: z.literal('flake'),
+      ref: z.string().min(1).max(4096),
+      name: z.string().regex(/^[A-Za-z0-9_.'-]+$/, 'a nixosConfigurations name'),
+    })
+    .strict(),
+  z.object({ kind: z.literal('demo') }).strict(),
+]);
+
+const level = z.number().int().min(0).max(22).optional();
+
+export const buildOptionsSchema = z
+  .object({
+    arch: z.enum(ARCHES),
+    squashfs: z
+      .object({ name: z.enum(SQUASHFS_COMPRESSORS), level })
+      .strict()
+      .refine((c) => levelFits(SQUASHFS_LEVELS, c.name, c.level), 'a level this compressor takes'),
+    initrd: z
+      .object({ name: z.enum(INITRD_COMPRESSORS), level })
+      .strict()
+      .refine((c) => levelFits(INITRD_LEVELS, c.name, c.level), 'a level this compressor takes'),
+    kernelParams: z
+      .string()
+      .max(4096)
+      .refine((p) => !/[\r\n\0]/.test(p), 'kernel parameters on one line'),
+  })
+  .strict();
+
+const empty = z.object({}).strict();
+
+export const requestSchemas = {
+  'app:info': empty,
+  'system:resolve': z.object({ jobId, source: systemSourceSchema }).strict(),
+  'flake:list': z.object({ jobId, ref: z.string().min(1).max(4096) }).strict(),
+  'build:start': z.object({ jobId, source: systemSourceSchema, options: buildOptionsSchema }).strict(),
+  'job:cancel': z.object({ jobId }).strict(),
+  'export:start': z
+    .object({ jobId, from: absolutePath, to: absolutePath, target: z.enum(['folder', 'usb']) })
+    .strict(),
+  'drives:list': empty,
+  'dialog:choose-folder': z
+    .object({ purpose: z.enum(['flake', 'system', 'export', 'usb']), defaultPath: absolutePath.optional() })
+    .strict(),
+  'shell:show-folder': z.object({ path: absolutePath }).strict(),
+  'clipboard:write': z.object({ text: z.string().max(1_000_000) }).strict(),
+  'settings:get': empty,
+  'settings:set': z
+    .object({
+      options: buildOptionsSchema.optional(),
+      exportFolder: absolutePath.optional(),
+    })
+    .strict(),
+  'cache:stats': empty,
+  'cache:prune': z.object({ maxBytes: z.number().int().min(0).optional() }).strict(),
+} satisfies { [C in InvokeChannel]: z.ZodType };

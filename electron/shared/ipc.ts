@@ -1,0 +1,206 @@
+/**
+ * The app's one IPC contract: every request the page can make of the main
+ * process, what it answers, and the events it pushes back. Main
+ * (electron/main/ipc.ts), the preload (electron/preload/preload.ts) and the
+ * page (renderer/) all read their types from here, so a channel cannot be
+ * renamed or reshaped on one side only.
+ *
+ * Long operations (resolving a system, a build, an export) are jobs: the page
+ * names each one with a `jobId`, the job's events arrive on
+ * {@link JOB_EVENT_CHANNEL} tagged with it, and `job:cancel` stops it.
+ */
+import type {
+  Arch,
+  BuildEvent,
+  InitrdCompression,
+  NixosSystem,
+  OutputFile,
+  SquashfsCompression,
+  SystemSource,
+} from './types.ts';
+
+/** What the app shows about a system once it is resolved. */
+export interface SystemSummary {
+  source: SystemSource;
+  system: NixosSystem;
+  /** Store paths in the closure. */
+  paths: number;
+  /** The closure's size unpacked (sum of NAR sizes). */
+  closureBytes: number;
+  kernelBytes: number;
+  /** The system's own stage-1 initrd. */
+  initrdBytes: number;
+}
+
+/** One of a flake's nixosConfigurations. */
+export interface FlakeConfiguration {
+  name: string;
+  /** Its architecture, e.g. x86_64-linux; undefined when Nix could not tell without building. */
+  system: string | undefined;
+}
+
+/** A system the user chose before, for the "Recent" list. */
+export interface RecentSource {
+  source: SystemSource;
+  /** What the list shows, e.g. "nixos-system-demo-25.11". */
+  label: string;
+  /** ISO time of the last use. */
+  usedAt: string;
+}
+
+/** The options of the Options step. */
+export interface BuildOptions {
+  arch: Arch;
+  squashfs: SquashfsCompression;
+  initrd: InitrdCompression;
+  /** Added to the system's own kernel parameters. */
+  kernelParams: string;
+}
+
+export interface Settings {
+  recent: RecentSource[];
+  options: BuildOptions;
+  /** The folder the last export went to. */
+  exportFolder: string | undefined;
+}
+
+/** What a finished build hands to the Result step. */
+export interface BuildOutcome {
+  outDir: string;
+  files: OutputFile[];
+  paths: number;
+  packed: number;
+  reused: number;
+  seconds: number;
+  ramBytes: number;
+  downloadBytes: number;
+  /** The netboot.ipxe that was written. */
+  script: string;
+}
+
+/** A mounted removable drive (a USB stick or card), a target for an export. */
+export interface Drive {
+  /** The partition's device, e.g. /dev/sdb1. */
+  device: string;
+  /** What a person recognises: the label, else the vendor and model. */
+  name: string;
+  mountpoint: string;
+  /** The whole drive's size. */
+  sizeBytes: number;
+  freeBytes: number | undefined;
+}
+
+export type ExportTarget = 'folder' | 'usb';
+
+export interface ExportResult {
+  dir: string;
+  files: OutputFile[];
+}
+
+export interface CacheSummary {
+  dir: string;
+  bytes: number;
+  entries: number;
+  limitBytes: number;
+}
+
+export interface AppInfo {
+  version: string;
+  platform: string;
+  /** The architecture of this machine, in Nix's words. */
+  hostArch: Arch | undefined;
+}
+
+/** How a failed request is reported: one sentence first, details on demand. */
+export interface ErrorInfo {
+  message: string;
+  details?: string | undefined;
+  /** user: bad input or machine (say what to do); canceled: the user stopped it; bug: ours. */
+  kind: 'user' | 'canceled' | 'bug';
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
+
+export type Purpose = 'flake' | 'system' | 'export' | 'usb';
+
+/** Request and response of every invoke channel. */
+export interface InvokeChannels {
+  'app:info': { request: Record<string, never>; response: AppInfo };
+  'system:resolve': { request: { jobId: string; source: SystemSource }; response: SystemSummary };
+  'flake:list': { request: { jobId: string; ref: string }; response: FlakeConfiguration[] };
+  'build:start': {
+    request: { jobId: string; source: SystemSource; options: BuildOptions };
+    response: BuildOutcome;
+  };
+  'job:cancel': { request: { jobId: string }; response: boolean };
+  'export:start': {
+    request: { jobId: string; from: string; to: string; target: ExportTarget };
+    response: ExportResult;
+  };
+  'drives:list': { request: Record<string, never>; response: Drive[] };
+  'dialog:choose-folder': {
+    request: { purpose: Purpose; defaultPath?: string | undefined };
+    response: string | null;
+  };
+  'shell:show-folder': { request: { path: string }; response: null };
+  'clipboard:write': { request: { text: string }; response: null };
+  'settings:get': { request: Record<string, never>; response: Settings };
+  'settings:set': { request: Partial<Settings>; response: Settings };
+  'cache:stats': { request: Record<string, never>; response: CacheSummary };
+  'cache:prune': { request: { maxBytes?: number | undefined }; response: CacheSummary };
+}
+
+export type InvokeChannel = keyof InvokeChannels;
+export type RequestOf<C extends InvokeChannel> = InvokeChannels[C]['request'];
+export type ResponseOf<C extends InvokeChannel> = InvokeChannels[C]['response'];
+
+/** The allow-list: the preload forwards these and nothing else. */
+export const INVOKE_CHANNELS = [
+  'app:info',
+  'system:resolve',
+  'flake:list',
+  'build:start',
+  'job:cancel',
+  'export:start',
+  'drives:list',
+  'dialog:choose-folder',
+  'shell:show-folder',
+  'clipboard:write',
+  'settings:get',
+  'settings:set',
+  'cache:stats',
+  'cache:prune',
+] as const satisfies readonly InvokeChannel[];
+
+/** The one channel main pushes on: events of a job, addressed to the window that started it. */
+export const JOB_EVENT_CHANNEL = 'job:event';
+
+/** Events of a job: a build's events, plus an export's per-file events (the same `file` shape). */
+export interface JobEvent {
+  jobId: string;
+  event: BuildEvent;
+}
+
+/**
+ * What the preload exposes on `window.netbootComposer`: one method per
+ * operation, and an event subscription an AbortSignal ends.
+ */
+export type NetbootApi = {
+  [C in InvokeChannel as CamelCase<C>]: (request: RequestOf<C>) => Promise<Result<ResponseOf<C>>>;
+} & {
+  addEventListener(
+    type: 'job-event',
+    listener: (event: JobEvent) => void,
+    options?: { signal?: AbortSignal | undefined },
+  ): void;
+};
+
+type Capitalize1<S extends string> = S extends `${infer H}${infer T}` ? `${Uppercase<H>}${T}` : S;
+type Camel<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Camel<Capitalize1<T>>}` : S;
+/** 'system:resolve' -> 'systemResolve', 'dialog:choose-folder' -> 'dialogChooseFolder'. */
+export type CamelCase<S extends string> = S extends `${infer A}:${infer B}` ? Camel<`${A}-${B}`> : Camel<S>;
+
+/** The method name of a channel on {@link NetbootApi}. */
+export function methodName<C extends InvokeChannel>(channel: C): CamelCase<C> {
+  return channel.replace(/[:-](\w)/g, (_, c: string) => c.toUpperCase()) as CamelCase<C>;
+}
