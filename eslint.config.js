@@ -1,6 +1,7 @@
 // ESLint for the whole repository: typescript-eslint's recommended rules,
 // plus the boundaries the design asks for.
 import js from '@eslint/js';
+import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
@@ -33,6 +34,28 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         { patterns: [{ group: ['node:*'], message: 'electron/shared runs in the renderer too.' }] },
+      ],
+    },
+  },
+  {
+    // The page has the DOM and no Node; it reaches main only through window.netbootComposer.
+    files: ['renderer/**'],
+    languageOptions: { globals: { ...globals.browser } },
+    plugins: { 'react-hooks': reactHooks },
+    rules: {
+      ...reactHooks.configs.recommended.rules,
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'electron', message: 'The page reaches main through window.netbootComposer only.' }],
+          patterns: [
+            { group: ['node:*'], message: 'The page runs without Node.' },
+            {
+              group: ['**/electron/main/**', '**/electron/pipeline/**', '**/electron/preload/**'],
+              message: 'Import only electron/shared from the page.',
+            },
+          ],
+        },
       ],
     },
   },

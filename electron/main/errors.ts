@@ -12,7 +12,8 @@ export function errorInfo(error: unknown): ErrorInfo {
   if (error instanceof ZodError) {
     return {
       kind: 'bug',
-      message: 'The window sent a request the app does not accept; restart the app, and report this if it happens again.',
+      message:
+        'The window sent a request the app does not accept; restart the app, and report this if it happens again.',
       details: error.issues.map((i) => `${i.path.join('.') || '(request)'}: ${i.message}`).join('\n'),
     };
   }

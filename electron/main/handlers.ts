@@ -89,7 +89,11 @@ export class MainHandlers {
   }
 
   /** Run `channel`'s handler and wrap its answer, or its error, as a {@link Result}. */
-  async call<C extends InvokeChannel>(channel: C, request: RequestOf<C>, sender: Sender): Promise<Result<ResponseOf<C>>> {
+  async call<C extends InvokeChannel>(
+    channel: C,
+    request: RequestOf<C>,
+    sender: Sender,
+  ): Promise<Result<ResponseOf<C>>> {
     try {
       const handler = this.handlers[channel] as Handler<C>;
       return { ok: true, value: await handler(request, sender) };

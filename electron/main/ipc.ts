@@ -30,7 +30,8 @@ function refused(message: string): Result<never> {
 export function createIpcRouter(handlers: MainHandlers, isTrusted: (event: RequestEvent) => boolean): IpcRouter {
   return async (channel, event, payload) => {
     if (!isChannel(channel)) return refused(`Unknown request ${JSON.stringify(channel)}.`);
-    if (!isTrusted(event)) return refused('The request came from a page that is not Netboot Composer, so it was refused.');
+    if (!isTrusted(event))
+      return refused('The request came from a page that is not Netboot Composer, so it was refused.');
     const parsed = requestSchemas[channel].safeParse(payload ?? {});
     if (!parsed.success) return { ok: false, error: errorInfo(parsed.error) };
     return handlers.call(channel, parsed.data as never, event.sender);

@@ -59,7 +59,10 @@ const handlers = new MainHandlers({
       const window = BrowserWindow.fromWebContents(sender as WebContents);
       const options: Electron.OpenDialogOptions = {
         title: PICKER_TITLES[purpose],
-        properties: ['openDirectory', ...(purpose === 'export' || purpose === 'usb' ? (['createDirectory'] as const) : [])],
+        properties: [
+          'openDirectory',
+          ...(purpose === 'export' || purpose === 'usb' ? (['createDirectory'] as const) : []),
+        ],
         ...(defaultPath ? { defaultPath } : {}),
       };
       const answer = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);

@@ -55,9 +55,7 @@ export const requestSchemas = {
   'flake:list': z.object({ jobId, ref: z.string().min(1).max(4096) }).strict(),
   'build:start': z.object({ jobId, source: systemSourceSchema, options: buildOptionsSchema }).strict(),
   'job:cancel': z.object({ jobId }).strict(),
-  'export:start': z
-    .object({ jobId, from: absolutePath, to: absolutePath, target: z.enum(['folder', 'usb']) })
-    .strict(),
+  'export:start': z.object({ jobId, from: absolutePath, to: absolutePath, target: z.enum(['folder', 'usb']) }).strict(),
   'drives:list': empty,
   'dialog:choose-folder': z
     .object({ purpose: z.enum(['flake', 'system', 'export', 'usb']), defaultPath: absolutePath.optional() })

@@ -1,0 +1,79 @@
+import { useEffect } from 'react';
+import { formatBytes } from '../../electron/shared/progress.ts';
+import { useApp } from '../context.tsx';
+import { BuildStep } from './BuildStep.tsx';
+import { OptionsStep } from './OptionsStep.tsx';
+import { ResultStep } from './ResultStep.tsx';
+import { Stepper } from './Stepper.tsx';
+import { SystemStep } from './SystemStep.tsx';
+
+const STAGE_TITLES: Record<string, string> = {
+  resolve: 'Reading the system',
+  closure: 'Querying the closure',
+  pack: 'Packing',
+  assemble: 'Assembling',
+  write: 'Writing',
+};
+
+/** The window title follows the build, as the taskbar does (main sets that one). */
+function useWindowTitle(): void {
+  const status = useApp((s) => s.buildStatus);
+  const stage = useApp((s) => s.stage);
+  const percent = useApp((s) => Math.floor(s.view.fraction * 100));
+  useEffect(() => {
+    const base = 'Netboot Composer';
+    document.title =
+      status === 'running'
+        ? `${percent}% · ${STAGE_TITLES[stage ?? ''] ?? 'Starting'} · ${base}`
+        : status === 'done'
+          ? `Built · ${base}`
+          : status === 'failed'
+            ? `Build failed · ${base}`
+            : base;
+  }, [status, stage, percent]);
+}
+
+function CacheChip() {
+  const cache = useApp((s) => s.cache);
+  const pruneCache = useApp((s) => s.pruneCache);
+  const busy = useApp((s) => s.buildStatus === 'running');
+  if (!cache) return null;
+  return (
+    <div className="cache-chip" title={cache.dir}>
+      <span>
+        Cache {formatBytes(cache.bytes)} <span className="muted">of {formatBytes(cache.limitBytes)}</span>
+      </span>
+      <button type="button" className="link small" disabled={busy} onClick={() => void pruneCache()}>
+        Prune
+      </button>
+    </div>
+  );
+}
+
+export function App() {
+  const step = useApp((s) => s.step);
+  useWindowTitle();
+  return (
+    <div className="app">
+      <header className="topbar">
+        <div className="brand">
+          <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
+            <path d="M4 5h16v4H4zM4 10h16v4H4zM4 15h16v4H4z" fill="none" stroke="currentColor" strokeWidth="1.6" />
+            <circle cx="7" cy="7" r="1" fill="currentColor" />
+            <circle cx="7" cy="12" r="1" fill="currentColor" />
+            <circle cx="7" cy="17" r="1" fill="currentColor" />
+          </svg>
+          <h1>Netboot Composer</h1>
+        </div>
+        <Stepper />
+        <CacheChip />
+      </header>
+      <main className="content">
+        {step === 'system' ? <SystemStep /> : null}
+        {step === 'options' ? <OptionsStep /> : null}
+        {step === 'build' ? <BuildStep /> : null}
+        {step === 'result' ? <ResultStep /> : null}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,183 @@
+/// <reference lib="dom" />
+// Parts of this file run inside the page (page.evaluate), where the DOM is.
+/**
+ * The whole app flow in a real browser: the production build of the page in
+ * Debian's Chromium, the real main-process handlers and the real pipeline on
+ * the demo system behind it (see test/helpers/app-harness.ts for the few
+ * stand-ins, which need Electron's binary). Screenshots of each step go to
+ * test-results/app/; the README shows them.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildRenderer, launchChromium, openApp, type AppHarness } from '../helpers/app-harness.ts';
+import { ROOT, tempDir } from '../helpers/fixtures.ts';
+
+const run = promisify(execFile);
+const SHOTS = join(ROOT, 'test-results', 'app');
+
+let browser: Browser;
+let pageDir: string;
+
+beforeAll(async () => {
+  pageDir = await tempDir('nbc-page-');
+  await buildRenderer(pageDir);
+  browser = await launchChromium();
+  await mkdir(SHOTS, { recursive: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+}
+
+/** Every data-state each store-path row has shown, in order, recorded in the page as React updates it. */
+async function recordRowStates(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const seen: Record<string, string[]> = {};
+    (window as unknown as { __rowStates: Record<string, string[]> }).__rowStates = seen;
+    const note = (): void => {
+      for (const row of document.querySelectorAll<HTMLTableRowElement>('table.paths tbody tr')) {
+        const key = row.title;
+        const state = row.dataset.state ?? '';
+        const list = (seen[key] ??= []);
+        if (list.at(-1) !== state) list.push(state);
+      }
+    };
+    new MutationObserver(note).observe(document.body, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      attributeFilter: ['data-state'],
+    });
+  });
+}
+
+async function filesOf(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const name of (await readdir(dir)).sort()) out[name] = (await readFile(join(dir, name))).toString('base64');
+  return out;
+}
+
+async function mksquashfsUsing(dir: string): Promise<string[]> {
+  const { stdout } = await run('ps', ['-eo', 'pid,args']);
+  return stdout.split('\n').filter((line) => line.includes('mksquashfs') && line.includes(dir));
+}
+
+describe('the app, in Chromium, with the real main-process handlers and pipeline', () => {
+  let app: AppHarness;
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('goes from the demo system to an exported boot folder; a canceled build leaves nothing half-written', async () => {
+    const userDataDir = await tempDir('nbc-userdata-');
+    const cacheDir = await tempDir('nbc-cache-');
+    const exportDir = await tempDir('nbc-export-');
+    await writeFile(join(exportDir, 'pxelinux.0'), 'not ours\n');
+    app = await openApp(browser, { pageDir, userDataDir, cacheDir });
+    const { page } = app;
+
+    // 1. System
+    await page
+      .getByRole('heading', { name: 'Which system do you want to netboot?' })
+      .waitFor({ timeout: 30_000 })
+      .catch((error: unknown) => {
+        throw new Error(`the page did not show its first step; page errors: ${app.pageErrors.join('; ')}`, {
+          cause: error,
+        });
+      });
+    await shot(page, '1-system');
+    await page.getByRole('button', { name: 'Use the demo system' }).click();
+    const chosen = page.getByRole('article', { name: 'Chosen system' });
+    await chosen.waitFor({ timeout: 240_000 });
+    expect(await chosen.textContent()).toMatch(/nixos-system-demo-.*NixOS.*x86_64-linux.*Store paths\s*36/);
+    await shot(page, '2-system-chosen');
+
+    // 2. Options: an architecture the system was not built for keeps Build disabled, with the reason.
+    await page.getByRole('button', { name: 'Continue to options →' }).click();
+    await page.locator('.segmented label', { hasText: 'aarch64-linux' }).click();
+    expect(await page.getByRole('button', { name: 'Build boot files' }).isDisabled()).toBe(true);
+    expect(await page.locator('#build-blocker').textContent()).toContain(
+      'is built for x86_64-linux, not aarch64-linux',
+    );
+    await page.locator('.segmented label', { hasText: 'x86_64-linux' }).click();
+    await page.getByLabel('Extra kernel parameters').fill('nbc.e2e=1 quiet');
+    expect(await page.getByRole('button', { name: 'Build boot files' }).isEnabled()).toBe(true);
+    await shot(page, '3-options');
+
+    // 3. Build: every row starts queued and ends packed.
+    await recordRowStates(page);
+    await page.getByRole('button', { name: 'Build boot files' }).click();
+    await page.getByRole('heading', { name: 'Boot files ready' }).waitFor({ timeout: 240_000 });
+    const states = await page.evaluate(
+      () => (window as unknown as { __rowStates: Record<string, string[]> }).__rowStates,
+    );
+    expect(Object.keys(states)).toHaveLength(36);
+    for (const seen of Object.values(states)) {
+      expect(seen[0]).toBe('queued');
+      expect(seen.at(-1)).toBe('packed');
+    }
+
+    // 4. Result: the preview is the script on disk, and it follows the kernel parameters.
+    const outDir = join(userDataDir, 'boot', 'demo');
+    const onDisk = await readFile(join(outDir, 'netboot.ipxe'), 'utf8');
+    const preview = page.getByLabel('netboot.ipxe');
+    expect(await preview.textContent()).toBe(onDisk);
+    expect(onDisk).toMatch(
+      / init=\S+ initrd=initrd initrd=manifest initrd=nix-store .* nbc\.e2e=1 quiet \$\{cmdline\}\n/,
+    );
+    expect(await page.getByRole('table', { name: 'Boot files' }).textContent()).toMatch(
+      /bzImage.*initrd.*manifest.*nix-store.*netboot\.ipxe/,
+    );
+    await shot(page, '5-result');
+    await page.getByRole('button', { name: 'Copy' }).click();
+    await expect.poll(() => app.clipboard).toEqual([onDisk]);
+
+    await page.locator('#result-kernel-params').fill('nbc.e2e=1 nomodeset');
+    expect(await preview.textContent()).toContain('nbc.e2e=1 nomodeset');
+    expect(await page.getByText('the file on disk has the old ones').count()).toBe(1);
+    await page.locator('#result-kernel-params').fill('nbc.e2e=1 quiet');
+    expect(await page.getByText('the file on disk has the old ones').count()).toBe(0);
+
+    // Export to a folder that holds a file of someone else's.
+    app.pickers.push(exportDir);
+    await page.getByRole('button', { name: 'Export to folder…' }).click();
+    await page.getByText('Exported 5 files').waitFor();
+    expect(app.pickerPurposes.at(-1)).toBe('export');
+    const built = await filesOf(outDir);
+    const exported = await filesOf(exportDir);
+    for (const name of ['bzImage', 'initrd', 'manifest', 'nix-store', 'netboot.ipxe']) {
+      expect(exported[name], name).toBe(built[name]);
+    }
+    expect(exported['pxelinux.0']).toBe(Buffer.from('not ours\n').toString('base64'));
+    await page.getByRole('button', { name: 'Show in folder' }).last().click();
+    await expect.poll(() => app.shown).toContain(exportDir);
+    await shot(page, '6-exported');
+
+    // A second build, with a compressor that makes every path pack again, canceled mid-way.
+    await page.getByRole('button', { name: 'Options', exact: true }).click();
+    await page.getByLabel('Squashfs compressor').selectOption('xz');
+    await page.getByRole('button', { name: 'Build boot files' }).click();
+    await page.locator('tr[data-state="packed"]').first().waitFor({ timeout: 120_000 });
+    await shot(page, '4-building');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('heading', { name: 'Build canceled' }).waitFor({ timeout: 30_000 });
+    expect(await mksquashfsUsing(cacheDir)).toEqual([]);
+    // The boot folder is the first build's, byte for byte, with no temp files; so is the export.
+    expect(await filesOf(outDir)).toEqual(built);
+    expect(await filesOf(exportDir)).toEqual(exported);
+    const cacheFiles = await run('find', [cacheDir, '-name', '.tmp-*']);
+    expect(cacheFiles.stdout).toBe('');
+    expect(app.handlers.runningJobs).toBe(0);
+    await shot(page, '7-canceled');
+    expect(app.pageErrors).toEqual([]);
+  });
+});
