@@ -59,6 +59,8 @@ export interface MainOptions {
   services: MainServices;
   /** Every job event, before it is sent to the page (the window's taskbar progress follows it). */
   onJobEvent?: (sender: Sender, event: JobEvent) => void;
+  /** A job finished, failed or was canceled. */
+  onJobEnd?: (sender: Sender, jobId: string) => void;
 }
 
 type Handler<C extends InvokeChannel> = (request: RequestOf<C>, sender: Sender) => Promise<ResponseOf<C>>;
@@ -134,6 +136,7 @@ export class MainHandlers {
       return await run(signal, emit);
     } finally {
       this.jobs.delete(jobId);
+      this.options.onJobEnd?.(sender, jobId);
     }
   }
 

@@ -87,12 +87,14 @@ const handlers = new MainHandlers({
     }
     state.apply(event, performance.now());
     if (event.event === 'done') {
-      window.setProgressBar(-1);
-      progress.delete(sender.id);
       if (!window.isFocused()) window.flashFrame(true);
     } else if (state.totalBytes > 0) {
       window.setProgressBar(state.fraction());
     }
+  },
+  onJobEnd(sender) {
+    progress.delete(sender.id);
+    BrowserWindow.fromWebContents(sender as WebContents)?.setProgressBar(-1);
   },
 });
 
