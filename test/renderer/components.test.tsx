@@ -3,7 +3,7 @@
  * a real store; only window.netbootComposer is a fake (fake-api.ts).
  */
 import { act, cleanup, render, screen, within } from '@testing-library/react';
-import userEvent from '@testing-library/user-event';
+import { userEvent } from '@testing-library/user-event';
 import { afterEach, describe, expect, it } from 'vitest';
 import { App } from '../../renderer/components/App.tsx';
 import { StoreContext } from '../../renderer/context.tsx';
