@@ -1,8 +1,11 @@
 import { defineConfig } from 'vite';
 
-// A sandboxed preload is a classic script.
+// A sandboxed preload is one classic script; .cjs, since package.json says "type": "module".
 export default defineConfig({
   build: {
-    lib: { entry: 'electron/preload/preload.ts', formats: ['cjs'], fileName: () => 'preload.js' },
+    rollupOptions: {
+      input: 'electron/preload/preload.ts',
+      output: { format: 'cjs', entryFileNames: 'preload.cjs', codeSplitting: false },
+    },
   },
 });

@@ -107,7 +107,7 @@ function createWindow(): void {
     title: 'Netboot Composer',
     show: false,
     webPreferences: {
-      preload: join(import.meta.dirname, 'preload.js'),
+      preload: join(import.meta.dirname, 'preload.cjs'),
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,
