@@ -365,7 +365,15 @@ export function createAppStore(api: NetbootApi, storeOptions: StoreOptions = {})
         if (get().buildJob !== jobId) return;
         publish();
         if (answer.ok) {
-          set({ buildJob: undefined, buildStatus: 'done', outcome: answer.value, builtWith: options, step: 'result' });
+          const { paths, packed, reused, seconds } = answer.value;
+          set({
+            buildJob: undefined,
+            buildStatus: 'done',
+            outcome: answer.value,
+            builtWith: options,
+            step: 'result',
+            stageMessage: `${paths} store paths in ${seconds.toFixed(1)} s: ${packed} packed, ${reused} reused from the cache.`,
+          });
           void get().refreshCache();
         } else {
           const canceled = answer.error.kind === 'canceled';

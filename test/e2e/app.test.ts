@@ -181,3 +181,56 @@ describe('the app, in Chromium, with the real main-process handlers and pipeline
     expect(app.pageErrors).toEqual([]);
   });
 });
+
+describe('the app at 1024×700, in the dark', () => {
+  it('fits every step into the smaller window, readable, with nothing cut off sideways', async () => {
+    const userDataDir = await tempDir('nbc-userdata-');
+    const cacheDir = await tempDir('nbc-cache-');
+    const small = await openApp(browser, {
+      pageDir,
+      userDataDir,
+      cacheDir,
+      viewport: { width: 1024, height: 700 },
+      colorScheme: 'dark',
+      drives: [
+        {
+          device: '/dev/sdb1',
+          name: 'NETBOOT',
+          mountpoint: await tempDir('nbc-stick-'),
+          sizeBytes: 32e9,
+          freeBytes: 30e9,
+        },
+      ],
+    });
+    try {
+      const { page } = small;
+      const noSideScroll = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+      await page.getByRole('heading', { name: 'Which system do you want to netboot?' }).waitFor({ timeout: 30_000 });
+      await page.getByRole('button', { name: 'Use the demo system' }).click();
+      await page.getByRole('article', { name: 'Chosen system' }).waitFor({ timeout: 240_000 });
+      expect(await noSideScroll()).toBe(true);
+      await shot(page, 'small-dark-1-system');
+      await page.getByRole('button', { name: 'Continue to options →' }).click();
+      expect(await noSideScroll()).toBe(true);
+      await shot(page, 'small-dark-2-options');
+      await page.getByRole('button', { name: 'Build boot files' }).click();
+      await page.getByRole('heading', { name: 'Boot files ready' }).waitFor({ timeout: 240_000 });
+      expect(await noSideScroll()).toBe(true);
+      // The removable drive is listed by name and size.
+      expect(await page.getByRole('list', { name: 'USB drives' }).textContent()).toMatch(
+        /^NETBOOT30 GiB, 28 GiB free · /,
+      );
+      await shot(page, 'small-dark-4-result');
+      await page.getByRole('button', { name: 'Build', exact: true }).click();
+      expect(await page.getByTestId('reused').textContent()).toBe('0 of 36 reused');
+      await shot(page, 'small-dark-3-build');
+      // Keyboard: Tab reaches the step buttons and Enter goes back to the result.
+      await page.getByRole('button', { name: 'Result', exact: true }).focus();
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { name: 'Boot files ready' }).waitFor();
+      expect(small.pageErrors).toEqual([]);
+    } finally {
+      await small.close();
+    }
+  });
+});
