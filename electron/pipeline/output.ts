@@ -118,7 +118,7 @@ export class OutDir {
       await rm(temp, { force: true });
       this.temps.delete(name);
       if (errnoCode(error) === 'ENOSPC') {
-        throw new NetbootError(`The disk of ${this.dir} is full; free some space and build again.`, { cause: error });
+        throw new NetbootError(`The disk of ${this.dir} is full; free some space and try again.`, { cause: error });
       }
       throw error;
     }

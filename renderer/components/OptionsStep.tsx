@@ -178,7 +178,7 @@ export function OptionsStep() {
               id="kernel-params"
               type="text"
               value={options.kernelParams}
-              placeholder="console=ttyS0,115200"
+              placeholder="e.g. ip=dhcp nomodeset"
               spellCheck={false}
               onChange={(e) => setOptions({ kernelParams: e.target.value })}
             />
