@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { formatBytes, formatDuration } from '../../electron/shared/progress.ts';
 import { useApp } from '../context.tsx';
 import type { PathRow } from '../store.ts';
@@ -6,6 +6,15 @@ import { ErrorBanner } from './ErrorBanner.tsx';
 
 type SortKey = 'name' | 'size' | 'state' | 'packed';
 type Filter = 'all' | 'active' | 'queued' | 'packed' | 'reused';
+
+/**
+ * A real NixOS closure has thousands of store paths. Past this many rows the
+ * table renders only the rows in view (plus a margin): every row has the same
+ * height, so the rows above and below are one spacer each.
+ */
+export const WINDOW_FROM = 200;
+const ROW_HEIGHT = 32;
+const OVERSCAN = 12;
 
 const STATE_ORDER: Record<PathRow['status'], number> = { packing: 0, queued: 1, packed: 2, reused: 3 };
 
@@ -51,6 +60,18 @@ function PathTable() {
     kept.sort((a, b) => (sort.descending ? -1 : 1) * compare(a, b, sort.key));
     return kept;
   }, [rows, sort, filter, text]);
+  const scroller = useRef<HTMLDivElement>(null);
+  const [scrollTop, setScrollTop] = useState(0);
+  const [viewHeight, setViewHeight] = useState(360);
+  useLayoutEffect(() => {
+    const height = scroller.current?.clientHeight;
+    if (height) setViewHeight(height);
+  }, []);
+  const windowed = shown.length > WINDOW_FROM;
+  const first = windowed ? Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN) : 0;
+  const last = windowed
+    ? Math.min(shown.length, first + Math.ceil(viewHeight / ROW_HEIGHT) + 2 * OVERSCAN)
+    : shown.length;
   const counts = useMemo(() => {
     const c: Record<Filter, number> = { all: rows.length, active: 0, queued: 0, packed: 0, reused: 0 };
     for (const r of rows) c[r.status === 'packing' ? 'active' : r.status]++;
@@ -97,8 +118,12 @@ function PathTable() {
           onChange={(e) => setText(e.target.value)}
         />
       </div>
-      <div className="table-scroll">
-        <table className="paths" aria-label="Store paths">
+      <div className="table-scroll" ref={scroller} onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}>
+        <table
+          className={windowed ? 'paths windowed' : 'paths'}
+          aria-label="Store paths"
+          aria-rowcount={shown.length + 1}
+        >
           <thead>
             <tr>
               {header('name', 'Store path')}
@@ -108,8 +133,15 @@ function PathTable() {
             </tr>
           </thead>
           <tbody>
-            {shown.map((row) => (
-              <tr key={row.path} className={`row-${row.status}`} data-state={row.status} title={row.path}>
+            {first > 0 ? <tr className="spacer" aria-hidden="true" style={{ height: first * ROW_HEIGHT }} /> : null}
+            {shown.slice(first, last).map((row, i) => (
+              <tr
+                key={row.path}
+                className={`row-${row.status}`}
+                data-state={row.status}
+                title={row.path}
+                aria-rowindex={first + i + 2}
+              >
                 <td className="name">{row.name}</td>
                 <td className="num">{formatBytes(row.narSize)}</td>
                 <td>
@@ -118,6 +150,9 @@ function PathTable() {
                 <td className="num">{row.packedBytes === undefined ? '' : formatBytes(row.packedBytes)}</td>
               </tr>
             ))}
+            {last < shown.length ? (
+              <tr className="spacer" aria-hidden="true" style={{ height: (shown.length - last) * ROW_HEIGHT }} />
+            ) : null}
           </tbody>
         </table>
         {shown.length === 0 ? <p className="empty muted">No store paths match.</p> : null}

@@ -216,3 +216,30 @@ describe('the bridge', () => {
     expect(fake.listeners()).toBe(0);
   });
 });
+
+describe('Build step with a closure of thousands of paths', () => {
+  it('renders only the rows in view, and the rows further down once scrolled to', async () => {
+    const { user, fake, store } = await resolvedDemo({ 'build:start': () => new Promise(() => undefined) });
+    await user.click(screen.getByRole('button', { name: 'Build boot files' }));
+    const many = Array.from({ length: 3000 }, (_, i) => ({
+      path: `/nix/store/${'b'.repeat(32)}-pkg-${String(i).padStart(4, '0')}`,
+      narSize: 3_000_000 - i,
+    }));
+    act(() =>
+      fake.emit({ jobId: store.getState().buildJob!, event: { event: 'closure', paths: many, totalBytes: 1e9 } }),
+    );
+    await flush();
+    const table = screen.getByRole('table', { name: 'Store paths' });
+    const names = () => [...table.querySelectorAll('td.name')].map((td) => td.textContent);
+    expect(names().length).toBeLessThan(100);
+    expect(names()[0]).toBe('pkg-0000');
+    expect(table.getAttribute('aria-rowcount')).toBe('3001');
+    const scroller = table.closest('.table-scroll')!;
+    scroller.scrollTop = 32 * 2000;
+    act(() => {
+      scroller.dispatchEvent(new Event('scroll'));
+    });
+    expect(names()).toContain('pkg-2000');
+    expect(names()).not.toContain('pkg-0000');
+  });
+});
