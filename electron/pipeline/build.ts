@@ -20,7 +20,7 @@ import {
   type SquashfsCompression,
   type SystemSource,
 } from '../shared/types.ts';
-import { Cache, defaultCacheDir } from './cache.ts';
+import { Cache, defaultCacheDir, defaultCacheLimit, type Lease } from './cache.ts';
 import { queryClosure } from './closure.ts';
 import { DEFAULT_INITRD_COMPRESSION, DEFAULT_SQUASHFS_COMPRESSION, formatCompression } from './compression.ts';
 import { cpioParts, type CpioPart } from './cpio.ts';
@@ -30,7 +30,7 @@ import { gzipRegistration, manifestEntries, segmentParts, writeArchive } from '.
 import { ipxeScript } from './ipxe.ts';
 import { buildFlakeSystem } from './nix.ts';
 import { OutDir } from './output.ts';
-import { packClosure } from './pack.ts';
+import { packClosure, planFiles, planPacking } from './pack.ts';
 import { readToplevel } from './resolve.ts';
 import { inspectStageOne } from './inspect.ts';
 import { manifestText, SQUASHES_DIR } from './store.ts';
@@ -44,6 +44,12 @@ export interface BuildRequest {
   squashfsCompression?: SquashfsCompression | undefined;
   initrdCompression?: InitrdCompression | undefined;
   cacheDir?: string | undefined;
+  /**
+   * The cache's size limit: after the build, the least recently used entries
+   * go until the cache fits (never one this build uses). Default:
+   * NETBOOT_COMPOSER_CACHE_LIMIT, else 5 GiB.
+   */
+  cacheLimitBytes?: number | undefined;
   /** Added to the system's own kernel parameters. */
   kernelParams?: string | undefined;
   /** Store paths packed at once; default: the number of cores. */
@@ -123,6 +129,7 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
   const initrdCompression = request.initrdCompression ?? DEFAULT_INITRD_COMPRESSION;
   const cache = new Cache(request.cacheDir ?? defaultCacheDir());
   const jobs = Math.max(1, request.jobs ?? availableParallelism());
+  const cacheLimit = request.cacheLimitBytes ?? defaultCacheLimit();
   const throwIfAborted = (): void => {
     if (signal?.aborted) throw new CanceledError();
   };
@@ -132,6 +139,7 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
   requireTool('mksquashfs');
   const out = await OutDir.open(request.outDir);
   await cache.prepare();
+  let lease: Lease | undefined;
 
   try {
     emit({ event: 'stage', stage: 'resolve', message: 'Reading the system' });
@@ -159,7 +167,10 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
     });
 
     emit({ event: 'stage', stage: 'pack', message: `Packing ${ordered.length} store paths` });
-    const { packed, packedCount, reusedCount } = await packClosure(ordered, {
+    const plan = await planPacking(ordered, cache, squashfsCompression, initrdCompression);
+    // Claimed before the first lookup: another build's prune leaves them alone.
+    lease = await cache.lease(planFiles(plan), signal);
+    const { packed, packedCount, reusedCount } = await packClosure(plan, {
       cache,
       squashfsCompression,
       initrdCompression,
@@ -240,6 +251,9 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
     emit({ event: 'stage', stage: 'write', message: `Writing ${request.outDir}` });
     throwIfAborted();
     await out.commit({ ramBytes: result.ramBytes, toplevel: system.toplevel });
+    await cache.recordBuild(reusedCount, packedCount);
+    // Keep the cache within its limit; another build pruning right now does the same job.
+    await cache.prune(cacheLimit);
     emit({
       event: 'done',
       paths: result.paths,
@@ -256,5 +270,7 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
     await out.discard();
     if (isAbort(error, signal)) throw new CanceledError();
     throw error;
+  } finally {
+    await lease?.release();
   }
 }

@@ -25,6 +25,55 @@ export interface Packed {
   segment: CacheEntry | undefined;
 }
 
+/** Where each path's cache entries are: known before anything is packed, so a build can claim them. */
+export interface PathPlan {
+  path: RegisteredPath;
+  squashfs: { key: string; file: string };
+  segment: { key: string; file: string } | undefined;
+}
+
+export interface PackPlan {
+  squashfsRecipe: string;
+  segmentRecipe: string;
+  paths: PathPlan[];
+}
+
+/** The cache files of every path in `paths` (in the order given) with these compressors. */
+export async function planPacking(
+  paths: readonly RegisteredPath[],
+  cache: Cache,
+  squashfsCompression: SquashfsCompression,
+  initrdCompression: InitrdCompression,
+): Promise<PackPlan> {
+  const version = await toolVersion('mksquashfs');
+  const squashfsRecipe = `mksquashfs ${version} ${formatCompression(squashfsCompression)}`;
+  const segmentRecipe = `${squashfsRecipe} initrd ${formatCompression(initrdCompression)}`;
+  return {
+    squashfsRecipe,
+    segmentRecipe,
+    paths: paths.map((path) => {
+      const key = cacheKey([path.path, path.narHash, squashfsRecipe]);
+      const segmentKey = cacheKey([path.path, path.narHash, segmentRecipe]);
+      return {
+        path,
+        squashfs: { key, file: cache.dataFile('squashfs', key, path.path, 'sqsh') },
+        segment:
+          initrdCompression.name === 'none'
+            ? undefined
+            : {
+                key: segmentKey,
+                file: cache.dataFile('segments', segmentKey, path.path, compressionExtension(initrdCompression)),
+              },
+      };
+    }),
+  };
+}
+
+/** Every cache file a plan uses. */
+export function planFiles(plan: PackPlan): string[] {
+  return plan.paths.flatMap((p) => (p.segment ? [p.squashfs.file, p.segment.file] : [p.squashfs.file]));
+}
+
 export interface PackOptions {
   cache: Cache;
   squashfsCompression: SquashfsCompression;
@@ -34,64 +83,64 @@ export interface PackOptions {
   signal?: AbortSignal | undefined;
 }
 
-/** Pack `paths` in the order given (put the biggest first); results come back in the same order. */
+/** Pack the paths of `plan` in its order (put the biggest first); results come back in the same order. */
 export async function packClosure(
-  paths: readonly RegisteredPath[],
+  plan: PackPlan,
   options: PackOptions,
 ): Promise<{ packed: Packed[]; packedCount: number; reusedCount: number }> {
   const { cache, squashfsCompression, initrdCompression, emit } = options;
-  const version = await toolVersion('mksquashfs');
+  const version = plan.squashfsRecipe.split(' ')[1] ?? '';
   const progress = progressMode(version, findTool('script') !== undefined);
-  const squashfsRecipe = `mksquashfs ${version} ${formatCompression(squashfsCompression)}`;
-  const segmentRecipe = `${squashfsRecipe} initrd ${formatCompression(initrdCompression)}`;
   let packedCount = 0;
   let reusedCount = 0;
 
-  const squashfsOf = async (path: RegisteredPath, signal: AbortSignal, share: number) => {
-    const key = cacheKey([path.path, path.narHash, squashfsRecipe]);
-    const file = cache.dataFile('squashfs', key, path.path, 'sqsh');
-    const cached = await cache.lookup(file);
-    if (cached && (await isCompleteSquashfs(cached.file))) return { entry: cached, reused: true };
-    emit({ event: 'path-start', path: path.path });
+  const squashfsOf = async ({ path, squashfs }: PathPlan, signal: AbortSignal, share: number) => {
     let last = -1;
-    const entry = await cache.put(file, { key, storePath: path.path, recipe: squashfsRecipe }, async (temp) => {
-      await packStorePath(path.path, temp, {
-        compression: squashfsCompression,
-        processors: share,
-        // A pseudo-terminal costs a few milliseconds: worth it only where there is progress to see.
-        progress: progress === 'terminal' && path.narSize < TERMINAL_PROGRESS_MIN_BYTES ? 'none' : progress,
-        signal,
-        onProgress: (percent) => {
-          if (percent === last) return;
-          last = percent;
-          emit({ event: 'path-progress', path: path.path, percent });
-        },
-      });
-      await assertCompleteSquashfs(temp, path.path);
-    });
-    return { entry, reused: false };
-  };
-
-  const segmentOf = async (path: RegisteredPath, squashfs: CacheEntry, signal: AbortSignal) => {
-    const key = cacheKey([path.path, path.narHash, segmentRecipe]);
-    const file = cache.dataFile('segments', key, path.path, compressionExtension(initrdCompression));
-    return (
-      (await cache.lookup(file)) ??
-      (await cache.put(file, { key, storePath: path.path, recipe: segmentRecipe }, (temp) =>
-        writeArchive(segmentParts(path.path, squashfs.file, squashfs.bytes), initrdCompression, temp, signal),
-      ))
+    const { entry, made } = await cache.getOrMake(
+      squashfs.file,
+      { key: squashfs.key, storePath: path.path, recipe: plan.squashfsRecipe },
+      async (temp) => {
+        emit({ event: 'path-start', path: path.path });
+        await packStorePath(path.path, temp, {
+          compression: squashfsCompression,
+          processors: share,
+          // A pseudo-terminal costs a few milliseconds: worth it only where there is progress to see.
+          progress: progress === 'terminal' && path.narSize < TERMINAL_PROGRESS_MIN_BYTES ? 'none' : progress,
+          signal,
+          onProgress: (percent) => {
+            if (percent === last) return;
+            last = percent;
+            emit({ event: 'path-progress', path: path.path, percent });
+          },
+        });
+        await assertCompleteSquashfs(temp, path.path);
+      },
+      { isValid: (found) => isCompleteSquashfs(found.file), signal },
     );
+    return { entry, reused: !made };
   };
 
-  const packOne = async (path: RegisteredPath, signal: AbortSignal, share: number): Promise<Packed> => {
+  const segmentOf = async ({ path, segment }: PathPlan, squashfs: CacheEntry, signal: AbortSignal) => {
+    if (!segment) return undefined;
+    const { entry } = await cache.getOrMake(
+      segment.file,
+      { key: segment.key, storePath: path.path, recipe: plan.segmentRecipe },
+      (temp) => writeArchive(segmentParts(path.path, squashfs.file, squashfs.bytes), initrdCompression, temp, signal),
+      { signal },
+    );
+    return entry;
+  };
+
+  const packOne = async (item: PathPlan, signal: AbortSignal, share: number): Promise<Packed> => {
     const began = performance.now();
-    const { entry: squashfs, reused } = await squashfsOf(path, signal, share);
+    const { path } = item;
+    const { entry: squashfs, reused } = await squashfsOf(item, signal, share);
     if (squashfs.bytes > MAX_CPIO_FILE_SIZE) {
       throw new NetbootError(
         `${path.path} packs to ${formatBytes(squashfs.bytes)}, more than the 4 GiB an initrd (cpio newc) entry can hold; split it, or make it smaller with a stronger --squashfs-compression (xz).`,
       );
     }
-    const segment = initrdCompression.name === 'none' ? undefined : await segmentOf(path, squashfs, signal);
+    const segment = await segmentOf(item, squashfs, signal);
     await cache.touch(squashfs);
     if (segment) await cache.touch(segment);
     if (reused) reusedCount++;
@@ -108,7 +157,7 @@ export async function packClosure(
   };
 
   const packed = await runPool(
-    paths.map((path) => ({ run: (signal: AbortSignal, share: number) => packOne(path, signal, share) })),
+    plan.paths.map((item) => ({ run: (signal: AbortSignal, share: number) => packOne(item, signal, share) })),
     options.jobs,
     options.signal,
   );
