@@ -265,6 +265,9 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
       ramBytes: result.ramBytes,
       downloadBytes: result.downloadBytes,
     });
+    // After "done": the boot folder is complete; what is left is freeing the
+    // files it replaced, which the user need not wait for.
+    await out.release();
     return result;
   } catch (error) {
     await out.discard();

@@ -341,25 +341,32 @@ export class Cache {
       const folder = this.folder(kind);
       const names = await readdir(folder).catch(() => [] as string[]);
       const present = new Set(names);
+      const data = names.filter((name) => !name.startsWith('.') && !name.endsWith('.lock') && !name.endsWith('.json'));
       for (const name of names) {
-        if (name.startsWith('.') || name.endsWith('.lock')) continue;
-        const file = join(folder, name);
-        if (name.endsWith('.json')) {
-          // A description whose data is gone: nothing to keep.
-          if (!present.has(name.slice(0, -'.json'.length))) orphans.push(file);
-          continue;
+        // A description whose data is gone: nothing to keep.
+        if (name.endsWith('.json') && !name.startsWith('.') && !present.has(name.slice(0, -'.json'.length))) {
+          orphans.push(join(folder, name));
         }
-        const [data, meta] = await Promise.all([
-          stat(file).catch(() => undefined),
-          stat(this.metaFile(file)).catch(() => undefined),
-        ]);
-        if (!data) continue;
+      }
+      // All the stats at once: hundreds of round trips one after another add up.
+      const infos = await Promise.all(
+        data.map(async (name) => {
+          const file = join(folder, name);
+          const [info, meta] = await Promise.all([
+            stat(file).catch(() => undefined),
+            stat(this.metaFile(file)).catch(() => undefined),
+          ]);
+          return { file, info, meta };
+        }),
+      );
+      for (const { file, info, meta } of infos) {
+        if (!info) continue;
         if (!meta) {
           orphans.push(file);
           continue;
         }
         if (kind === 'squashfs') squashfsEntries++;
-        entries.push({ file, bytes: data.size + meta.size, lastUsedMs: meta.mtimeMs });
+        entries.push({ file, bytes: info.size + meta.size, lastUsedMs: meta.mtimeMs });
       }
     }
     return { entries, orphans, squashfsEntries };

@@ -17,6 +17,8 @@ import { findTool, toolVersion } from './tools.ts';
 
 /** Paths smaller than this pack in well under a second: no pseudo-terminal for their progress. */
 const TERMINAL_PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
+/** Cache lookups in flight at once: file system round trips, not CPU. */
+const LOOKUP_CONCURRENCY = 32;
 
 export interface Packed {
   path: RegisteredPath;
@@ -131,6 +133,17 @@ export async function packClosure(
     return entry;
   };
 
+  /** The path's entries when all are in the cache, whole; marked as used now. */
+  const lookupOne = async (item: PathPlan): Promise<Packed | undefined> => {
+    const squashfs = await cache.lookup(item.squashfs.file);
+    if (!squashfs || !(await isCompleteSquashfs(squashfs.file))) return undefined;
+    const segment = item.segment ? await cache.lookup(item.segment.file) : undefined;
+    if (item.segment && !segment) return undefined;
+    await cache.touch(squashfs);
+    if (segment) await cache.touch(segment);
+    return { path: item.path, squashfs, segment };
+  };
+
   const packOne = async (item: PathPlan, signal: AbortSignal, share: number): Promise<Packed> => {
     const began = performance.now();
     const { path } = item;
@@ -156,10 +169,33 @@ export async function packClosure(
     return { path, squashfs, segment };
   };
 
-  const packed = await runPool(
-    plan.paths.map((item) => ({ run: (signal: AbortSignal, share: number) => packOne(item, signal, share) })),
+  // First every lookup, many at once (they are a few small reads each), so
+  // that the pool below schedules only real work: biggest first, and the
+  // last jobs get the cores the others leave idle.
+  const found = await runPool(
+    plan.paths.map((item) => ({ run: () => lookupOne(item) })),
+    LOOKUP_CONCURRENCY,
+    options.signal,
+  );
+  for (const hit of found) {
+    if (!hit) continue;
+    reusedCount++;
+    emit({
+      event: 'path-done',
+      path: hit.path.path,
+      status: 'reused',
+      narSize: hit.path.narSize,
+      packedBytes: hit.squashfs.bytes,
+      seconds: 0,
+    });
+  }
+  const missing = plan.paths.filter((_, index) => found[index] === undefined);
+  const made = await runPool(
+    missing.map((item) => ({ run: (signal: AbortSignal, share: number) => packOne(item, signal, share) })),
     options.jobs,
     options.signal,
   );
+  const byPath = new Map(made.map((item) => [item.path.path, item]));
+  const packed = plan.paths.map((item, index) => found[index] ?? byPath.get(item.path.path)!);
   return { packed, packedCount, reusedCount };
 }
