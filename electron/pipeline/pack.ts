@@ -12,6 +12,7 @@ import { MAX_CPIO_FILE_SIZE } from './cpio.ts';
 import { NetbootError } from './errors.ts';
 import { compressionExtension, segmentParts, writeArchive } from './initrd.ts';
 import { runPool } from './pool.ts';
+import { ShellPool } from './shell.ts';
 import { assertCompleteSquashfs, isCompleteSquashfs, packStorePath, progressMode } from './squashfs.ts';
 import { findTool, toolVersion } from './tools.ts';
 
@@ -95,6 +96,7 @@ export async function packClosure(
   const progress = progressMode(version, findTool('script') !== undefined);
   let packedCount = 0;
   let reusedCount = 0;
+  const shells = new ShellPool();
 
   const squashfsOf = async ({ path, squashfs }: PathPlan, signal: AbortSignal, share: number) => {
     let last = -1;
@@ -109,6 +111,7 @@ export async function packClosure(
           // A pseudo-terminal costs a few milliseconds: worth it only where there is progress to see.
           progress: progress === 'terminal' && path.narSize < TERMINAL_PROGRESS_MIN_BYTES ? 'none' : progress,
           signal,
+          shells,
           onProgress: (percent) => {
             if (percent === last) return;
             last = percent;
@@ -190,11 +193,16 @@ export async function packClosure(
     });
   }
   const missing = plan.paths.filter((_, index) => found[index] === undefined);
-  const made = await runPool(
-    missing.map((item) => ({ run: (signal: AbortSignal, share: number) => packOne(item, signal, share) })),
-    options.jobs,
-    options.signal,
-  );
+  let made: Packed[];
+  try {
+    made = await runPool(
+      missing.map((item) => ({ run: (signal: AbortSignal, share: number) => packOne(item, signal, share) })),
+      options.jobs,
+      options.signal,
+    );
+  } finally {
+    await shells.close();
+  }
   const byPath = new Map(made.map((item) => [item.path.path, item]));
   const packed = plan.paths.map((item, index) => found[index] ?? byPath.get(item.path.path)!);
   return { packed, packedCount, reusedCount };
