@@ -489,6 +489,7 @@ export class Cache {
     };
     const found = await usable();
     if (found) return { entry: found, made: false };
+    await this.prepare();
     const lock = `${dataFile}.lock`;
     await takeLock(lock, Number.POSITIVE_INFINITY, options.signal);
     try {
