@@ -26,11 +26,11 @@ import { DEFAULT_INITRD_COMPRESSION, DEFAULT_SQUASHFS_COMPRESSION, formatCompres
 import { cpioParts, type CpioPart } from './cpio.ts';
 import { buildDemo } from './demo.ts';
 import { CanceledError, isAbort, NetbootError } from './errors.ts';
-import { gzipRegistration, manifestEntries, segmentParts, writeArchive } from './initrd.ts';
+import { gzipRegistration, joinParts, manifestEntries, segmentParts, writeArchive } from './initrd.ts';
 import { ipxeScript } from './ipxe.ts';
 import { buildFlakeSystem } from './nix.ts';
 import { OutDir } from './output.ts';
-import { packClosure, planFiles, planPacking } from './pack.ts';
+import { packClosure, planFiles, planPacking, type Packed } from './pack.ts';
 import { readToplevel } from './resolve.ts';
 import { inspectStageOne } from './inspect.ts';
 import { manifestText, SQUASHES_DIR } from './store.ts';
@@ -80,6 +80,19 @@ export const SCRIPT_NAME = 'netboot.ipxe';
 /** The kernel's file name in the boot folder: what the architecture's boot loaders expect. */
 export function kernelFileName(arch: Arch): string {
   return arch === 'aarch64-linux' ? 'Image' : 'bzImage';
+}
+
+/** A promise with its resolve and reject at hand; settled once, later calls ignored. */
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Rejected only when the build fails, which is reported from elsewhere.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }
 
 function fingerprint(...parts: string[]): string {
@@ -170,19 +183,50 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
     const plan = await planPacking(ordered, cache, squashfsCompression, initrdCompression);
     // Claimed before the first lookup: another build's prune leaves them alone.
     lease = await cache.lease(planFiles(plan), signal);
-    const { packed, packedCount, reusedCount } = await packClosure(plan, {
-      cache,
-      squashfsCompression,
-      initrdCompression,
-      jobs,
-      emit,
-      signal,
-    });
+
+    // The nix-store initrd joins each path's archive as soon as the path is
+    // packed (or found in the cache), while the rest are packed: in the
+    // plan's order, biggest first, a fixed order so the same closure always
+    // gives the same bytes.
+    const storePrint = fingerprint(
+      'nix-store',
+      formatCompression(initrdCompression),
+      ...plan.paths.map((p) => p.segment?.key ?? p.squashfs.key),
+    );
+    const storeCurrent = await out.isCurrent('nix-store', storePrint);
+    const ready = plan.paths.map(() => deferred<Packed>());
+    async function* storeParts(): AsyncGenerator<CpioPart> {
+      for (const slot of ready) {
+        const item = await slot.promise;
+        if (item.segment) yield { path: item.segment.file, size: item.segment.bytes };
+        else yield* segmentParts(item.path.path, item.squashfs.file, item.squashfs.bytes);
+      }
+    }
+    const storeWriting = storeCurrent
+      ? undefined
+      : out.write('nix-store', storePrint, (temp) => joinParts(storeParts(), temp, signal));
+    // Awaited below; a failure while packing is the one reported.
+    storeWriting?.catch(() => undefined);
+    let packing: Awaited<ReturnType<typeof packClosure>>;
+    try {
+      packing = await packClosure(plan, {
+        cache,
+        squashfsCompression,
+        initrdCompression,
+        jobs,
+        emit,
+        signal,
+        onPacked: (index, item) => ready[index]!.resolve(item),
+      });
+    } catch (error) {
+      for (const slot of ready) slot.reject(error);
+      await storeWriting?.catch(() => undefined);
+      throw error;
+    }
+    const { packed, packedCount, reusedCount } = packing;
     throwIfAborted();
 
     emit({ event: 'stage', stage: 'assemble', message: 'Assembling the initrds' });
-    // Sorted by store path, so the same closure always gives the same bytes.
-    const inOrder = [...packed].sort((a, b) => (a.path.path < b.path.path ? -1 : 1));
     const files: OutputFile[] = [];
     const put = async (name: string, print: string, produce: (temp: string) => Promise<void>): Promise<void> => {
       throwIfAborted();
@@ -208,16 +252,10 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
         ),
     );
 
-    const segmentList: CpioPart[] = [];
-    for (const item of inOrder) {
-      if (item.segment) segmentList.push({ path: item.segment.file, size: item.segment.bytes });
-      else segmentList.push(...segmentParts(item.path.path, item.squashfs.file, item.squashfs.bytes));
-    }
-    const storeKeys = inOrder.map((item) => item.segment?.key ?? item.squashfs.key);
-    await put('nix-store', fingerprint('nix-store', formatCompression(initrdCompression), ...storeKeys), (temp) =>
-      // Segments are whole archives, compressed already when asked: join them as they are.
-      writeArchive(segmentList, { name: 'none' }, temp, signal),
-    );
+    throwIfAborted();
+    const storeBytes = storeCurrent ? out.keep('nix-store') : await storeWriting!;
+    files.push({ name: 'nix-store', bytes: storeBytes });
+    emit({ event: 'file', name: 'nix-store', bytes: storeBytes, reused: storeCurrent });
 
     const script = ipxeScript({
       title: `${system.name} (NixOS ${system.nixosVersion}, ${arch})`,

@@ -88,7 +88,7 @@ export async function writeArchive(
   file: string,
   signal?: AbortSignal,
 ): Promise<void> {
-  if (compression.name === 'none') return writeParts(parts, file, signal);
+  if (compression.name === 'none') return joinParts(parts, file, signal);
   const source = Readable.from(cpioBytes(parts));
   const sink = createWriteStream(file);
   const compress = compressor(compression);
@@ -107,9 +107,14 @@ const COPY_BUFFER_BYTES = 8 * 1024 * 1024;
 /**
  * Write `parts` to `file` as they are, through one reused buffer: the
  * `nix-store` initrd is hundreds of MB of cached files joined, and Node's
- * streams cost several times the copy itself here.
+ * streams cost several times the copy itself here. `parts` may arrive over
+ * time (the build joins each path's archive as soon as it is packed).
  */
-async function writeParts(parts: Iterable<CpioPart>, file: string, signal?: AbortSignal): Promise<void> {
+export async function joinParts(
+  parts: Iterable<CpioPart> | AsyncIterable<CpioPart>,
+  file: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const out = await open(file, 'w');
   const buffer = Buffer.allocUnsafe(COPY_BUFFER_BYTES);
   let filled = 0;
@@ -119,7 +124,7 @@ async function writeParts(parts: Iterable<CpioPart>, file: string, signal?: Abor
     filled = 0;
   };
   try {
-    for (const part of parts) {
+    for await (const part of parts) {
       if (signal?.aborted) throw new CanceledError();
       if (part instanceof Uint8Array) {
         if (filled + part.length > buffer.length) await flush();

@@ -84,6 +84,8 @@ export interface PackOptions {
   jobs: number;
   emit: (event: BuildEvent) => void;
   signal?: AbortSignal | undefined;
+  /** Called as soon as the path at `index` of the plan is packed or found, so assembly can start. */
+  onPacked?: ((index: number, packed: Packed) => void) | undefined;
 }
 
 /** Pack the paths of `plan` in its order (put the biggest first); results come back in the same order. */
@@ -169,7 +171,9 @@ export async function packClosure(
       packedBytes: squashfs.bytes,
       seconds: (performance.now() - began) / 1000,
     });
-    return { path, squashfs, segment };
+    const packed = { path, squashfs, segment };
+    options.onPacked?.(indexOf.get(path.path)!, packed);
+    return packed;
   };
 
   // First every lookup, many at once (they are a few small reads each), so
@@ -180,8 +184,10 @@ export async function packClosure(
     LOOKUP_CONCURRENCY,
     options.signal,
   );
-  for (const hit of found) {
+  const indexOf = new Map(plan.paths.map((item, index) => [item.path.path, index]));
+  for (const [index, hit] of found.entries()) {
     if (!hit) continue;
+    options.onPacked?.(index, hit);
     reusedCount++;
     emit({
       event: 'path-done',
