@@ -53,7 +53,8 @@ export interface AppSlice {
   goTo(step: Step): void;
   init(): Promise<void>;
   refreshCache(): Promise<void>;
-  pruneCache(): Promise<void>;
+  /** Remove least recently used images until the cache holds at most `maxBytes`. */
+  pruneCache(maxBytes: number): Promise<void>;
 }
 
 export interface SystemSlice {
@@ -254,8 +255,8 @@ export function createAppStore(api: NetbootApi, storeOptions: StoreOptions = {})
         const cache = await call(() => api.cacheStats({}));
         if (cache.ok) set({ cache: cache.value });
       },
-      async pruneCache() {
-        const cache = await call(() => api.cachePrune({}));
+      async pruneCache(maxBytes) {
+        const cache = await call(() => api.cachePrune({ maxBytes }));
         if (cache.ok) set({ cache: cache.value });
       },
 

@@ -4,6 +4,7 @@
  *   build      pack a system into a boot folder
  *   test-boot  netboot a boot folder in QEMU and wait for a pattern
  *   demo       build the bundled demo system and boot it
+ *   cache      show the cache's size and hit rate, or prune it
  *
  * Exit codes: 0 done, 1 failed, 2 bad usage, 130 interrupted.
  */
@@ -11,7 +12,8 @@ import { parseArgs } from 'node:util';
 import { ARCHES, type Arch, type BuildEvent, type SystemSource } from '../shared/types.ts';
 import { bootMemoryMiB, testBoot } from '../pipeline/boot.ts';
 import { build, type BuildRequest } from '../pipeline/build.ts';
-import { defaultCacheDir } from '../pipeline/cache.ts';
+import { cacheStats, defaultCacheDir, defaultCacheLimit, parseSize, pruneCache } from '../pipeline/cache.ts';
+import { formatBytes } from '../shared/progress.ts';
 import { parseInitrdCompression, parseSquashfsCompression } from '../pipeline/compression.ts';
 import { DEMO_MARKER } from '../pipeline/demo.ts';
 import { CanceledError, NetbootError } from '../pipeline/errors.ts';
@@ -21,11 +23,13 @@ import { TerminalRenderer } from './render.ts';
 const USAGE = `Usage:
   netboot-composer build (--toplevel PATH | --flake REF#NAME | --demo) --out DIR
         [--arch x86_64-linux|aarch64-linux] [--squashfs-compression NAME[:LEVEL]]
-        [--initrd-compression NAME[:LEVEL]|none] [--cache DIR] [--kernel-params "..."]
-        [--jobs N] [--json] [--debug]
+        [--initrd-compression NAME[:LEVEL]|none] [--cache DIR] [--cache-limit SIZE]
+        [--kernel-params "..."] [--jobs N] [--json] [--debug]
   netboot-composer test-boot --dir BOOT_FOLDER [--expect REGEX] [--timeout SECONDS]
         [--memory MIB] [--quiet] [--json] [--debug]
   netboot-composer demo [--out DIR] [--cache DIR] [--no-boot] [--json] [--debug]
+  netboot-composer cache stats [--cache DIR] [--json]
+  netboot-composer cache prune [--max-size SIZE] [--cache DIR] [--json]
 
   build      Pack a NixOS system into a boot folder: kernel, initrd, manifest,
              nix-store and netboot.ipxe. Store paths packed before are reused
@@ -34,6 +38,11 @@ const USAGE = `Usage:
              wait for REGEX on the serial console (default: the demo's marker
              or a NixOS login prompt).
   demo       Build the bundled demo system into out/demo and boot it.
+  cache      stats: the cache's size, entries, limit and the last build's hits.
+             prune: remove the least recently used entries until the cache
+             holds at most SIZE (default: the limit). Builds prune to the limit
+             themselves: --cache-limit, else NETBOOT_COMPOSER_CACHE_LIMIT, else 5G.
+             Sizes: 5G, 500M, 2048K (powers of 1024).
 
 Squashfs compressors: gzip[:1-9], zstd[:1-22] (default zstd:6), xz, lz4, lzo[:1-9].
 Initrd compressors: none (default), gzip[:1-9], zstd[:1-19], xz[:0-9].
@@ -61,6 +70,62 @@ function positiveNumber(text: string | undefined, option: string): number | unde
   return value;
 }
 
+function sizeOption(text: string | undefined, option: string): number | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseSize(text);
+  } catch (error) {
+    throw new UsageError(`${option}: ${(error as Error).message}`);
+  }
+}
+
+async function runCache(args: string[], context: Context): Promise<number> {
+  const [action, ...rest] = args;
+  if (action !== 'stats' && action !== 'prune') {
+    throw new UsageError(
+      `cache takes "stats" or "prune"${action === undefined ? '' : `, not "${action}"`}; see netboot-composer help.`,
+    );
+  }
+  const { values } = parseArgs({
+    args: rest,
+    strict: true,
+    options: {
+      cache: { type: 'string' },
+      'max-size': { type: 'string' },
+      json: { type: 'boolean' },
+      debug: { type: 'boolean' },
+    },
+  });
+  const dir = values.cache ?? defaultCacheDir();
+  const say = (text: string): void => {
+    if (!context.json) process.stdout.write(`${text}\n`);
+  };
+  if (action === 'stats') {
+    if (values['max-size'] !== undefined) throw new UsageError('--max-size goes with cache prune, not cache stats.');
+    const stats = await cacheStats(dir, defaultCacheLimit());
+    if (context.json) printJson({ event: 'cache-stats', ...stats });
+    say(`Cache: ${stats.dir}`);
+    say(`  ${formatBytes(stats.bytes)} in ${stats.entries} squashfs images (limit ${formatBytes(stats.limitBytes)})`);
+    const last = stats.lastBuild;
+    if (last) {
+      const total = last.hits + last.misses;
+      const rate = total === 0 ? 0 : Math.round((100 * last.hits) / total);
+      say(`  last build (${last.at}): ${last.hits} reused, ${last.misses} packed, ${rate}% hit rate`);
+    } else say('  no build has used it yet');
+    return 0;
+  }
+  const maxBytes = sizeOption(values['max-size'], '--max-size') ?? defaultCacheLimit();
+  const pruned = await pruneCache(dir, maxBytes);
+  if (context.json) printJson({ event: 'cache-pruned', ...pruned });
+  say(
+    `Removed ${pruned.removedEntries} entries (${formatBytes(pruned.freedBytes)}); ${pruned.stats.dir} now holds ${formatBytes(pruned.stats.bytes)} in ${pruned.stats.entries} squashfs images.`,
+  );
+  if (pruned.stats.bytes > maxBytes) {
+    say(`It is still over ${formatBytes(maxBytes)}: a running build is using the rest.`);
+  }
+  return 0;
+}
+
 async function runBuild(args: string[], context: Context): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -74,6 +139,7 @@ async function runBuild(args: string[], context: Context): Promise<number> {
       'squashfs-compression': { type: 'string' },
       'initrd-compression': { type: 'string' },
       cache: { type: 'string' },
+      'cache-limit': { type: 'string' },
       'kernel-params': { type: 'string' },
       jobs: { type: 'string' },
       json: { type: 'boolean' },
@@ -100,6 +166,7 @@ async function runBuild(args: string[], context: Context): Promise<number> {
       squashfsCompression: squashfs === undefined ? undefined : parseSquashfsCompression(squashfs),
       initrdCompression: initrd === undefined ? undefined : parseInitrdCompression(initrd),
       cacheDir: values.cache,
+      cacheLimitBytes: sizeOption(values['cache-limit'], '--cache-limit'),
       kernelParams: values['kernel-params'],
       jobs: positiveNumber(values.jobs, '--jobs'),
     },
@@ -254,6 +321,7 @@ const COMMANDS: Record<string, (args: string[], context: Context) => Promise<num
   build: runBuild,
   'test-boot': runTestBoot,
   demo: runDemo,
+  cache: runCache,
 };
 
 /** Run the CLI with `argv` (without node and the script); resolves to the exit code. */

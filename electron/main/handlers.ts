@@ -26,7 +26,7 @@ import type {
 import { JOB_EVENT_CHANNEL } from '../shared/ipc.ts';
 import type { Arch, BuildEvent, SystemSource } from '../shared/types.ts';
 import { build, resolveSystem, SCRIPT_NAME } from '../pipeline/build.ts';
-import { defaultCacheDir } from '../pipeline/cache.ts';
+import { cacheStats, defaultCacheDir, pruneCache } from '../pipeline/cache.ts';
 import { queryClosure } from '../pipeline/closure.ts';
 import { NetbootError } from '../pipeline/errors.ts';
 import { exportBootFolder } from '../pipeline/export.ts';
@@ -45,9 +45,6 @@ export interface MainServices {
   showFolder(path: string): Promise<void>;
   writeClipboard(text: string): void;
   listDrives?: () => Promise<Drive[]>;
-  /** The cache's size, and pruning it; see electron/pipeline/cache.ts. */
-  cacheStats(dir: string): Promise<CacheSummary>;
-  pruneCache(dir: string, maxBytes: number | undefined): Promise<CacheSummary>;
 }
 
 export interface MainOptions {
@@ -242,8 +239,8 @@ export class MainHandlers {
 
     'settings:set': (patch) => this.settings.set(patch),
 
-    'cache:stats': () => this.options.services.cacheStats(this.cacheDir),
+    'cache:stats': (): Promise<CacheSummary> => cacheStats(this.cacheDir),
 
-    'cache:prune': ({ maxBytes }) => this.options.services.pruneCache(this.cacheDir, maxBytes),
+    'cache:prune': async ({ maxBytes }): Promise<CacheSummary> => (await pruneCache(this.cacheDir, maxBytes)).stats,
   };
 }

@@ -11,7 +11,6 @@ import { pathToFileURL } from 'node:url';
 import { BuildProgress } from '../shared/progress.ts';
 import type { Arch } from '../shared/types.ts';
 import type { Purpose } from '../shared/ipc.ts';
-import { cacheSummary, pruneCacheTo } from './cache-ops.ts';
 import { MainHandlers, type Sender } from './handlers.ts';
 import { createIpcRouter, registerIpc, type RequestEvent } from './ipc.ts';
 
@@ -73,8 +72,6 @@ const handlers = new MainHandlers({
       if (problem) shell.showItemInFolder(path);
     },
     writeClipboard: (text: string) => clipboard.writeText(text),
-    cacheStats: cacheSummary,
-    pruneCache: pruneCacheTo,
   },
   // The taskbar follows the build.
   onJobEvent(sender, { event }) {

@@ -21,17 +21,17 @@ import {
   type SystemSource,
 } from '../shared/types.ts';
 import { INITRD_NAMES, kernelFileName, SCRIPT_NAME } from '../shared/boot-folder.ts';
-import { Cache, defaultCacheDir } from './cache.ts';
+import { Cache, defaultCacheDir, defaultCacheLimit, type Lease } from './cache.ts';
 import { queryClosure } from './closure.ts';
 import { DEFAULT_INITRD_COMPRESSION, DEFAULT_SQUASHFS_COMPRESSION, formatCompression } from './compression.ts';
 import { cpioParts, type CpioPart } from './cpio.ts';
 import { buildDemo } from './demo.ts';
 import { CanceledError, isAbort, NetbootError } from './errors.ts';
-import { gzipRegistration, manifestEntries, segmentParts, writeArchive } from './initrd.ts';
+import { gzipRegistration, joinParts, manifestEntries, segmentParts, writeArchive } from './initrd.ts';
 import { ipxeScript } from './ipxe.ts';
 import { buildFlakeSystem } from './nix.ts';
 import { OutDir } from './output.ts';
-import { packClosure } from './pack.ts';
+import { packClosure, planFiles, planPacking, type Packed } from './pack.ts';
 import { readToplevel } from './resolve.ts';
 import { inspectStageOne } from './inspect.ts';
 import { manifestText, SQUASHES_DIR } from './store.ts';
@@ -45,6 +45,12 @@ export interface BuildRequest {
   squashfsCompression?: SquashfsCompression | undefined;
   initrdCompression?: InitrdCompression | undefined;
   cacheDir?: string | undefined;
+  /**
+   * The cache's size limit: after the build, the least recently used entries
+   * go until the cache fits (never one this build uses). Default:
+   * NETBOOT_COMPOSER_CACHE_LIMIT, else 5 GiB.
+   */
+  cacheLimitBytes?: number | undefined;
   /** Added to the system's own kernel parameters. */
   kernelParams?: string | undefined;
   /** Store paths packed at once; default: the number of cores. */
@@ -69,6 +75,19 @@ export interface BuildHooks {
 }
 
 export { INITRD_NAMES, kernelFileName, SCRIPT_NAME };
+
+/** A promise with its resolve and reject at hand; settled once, later calls ignored. */
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Rejected only when the build fails, which is reported from elsewhere.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
 
 function fingerprint(...parts: string[]): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
@@ -117,6 +136,7 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
   const initrdCompression = request.initrdCompression ?? DEFAULT_INITRD_COMPRESSION;
   const cache = new Cache(request.cacheDir ?? defaultCacheDir());
   const jobs = Math.max(1, request.jobs ?? availableParallelism());
+  const cacheLimit = request.cacheLimitBytes ?? defaultCacheLimit();
   const throwIfAborted = (): void => {
     if (signal?.aborted) throw new CanceledError();
   };
@@ -126,6 +146,7 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
   requireTool('mksquashfs');
   const out = await OutDir.open(request.outDir);
   await cache.prepare();
+  let lease: Lease | undefined;
 
   try {
     emit({ event: 'stage', stage: 'resolve', message: 'Reading the system' });
@@ -153,19 +174,53 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
     });
 
     emit({ event: 'stage', stage: 'pack', message: `Packing ${ordered.length} store paths` });
-    const { packed, packedCount, reusedCount } = await packClosure(ordered, {
-      cache,
-      squashfsCompression,
-      initrdCompression,
-      jobs,
-      emit,
-      signal,
-    });
+    const plan = await planPacking(ordered, cache, squashfsCompression, initrdCompression);
+    // Claimed before the first lookup: another build's prune leaves them alone.
+    lease = await cache.lease(planFiles(plan), signal);
+
+    // The nix-store initrd joins each path's archive as soon as the path is
+    // packed (or found in the cache), while the rest are packed: in the
+    // plan's order, biggest first, a fixed order so the same closure always
+    // gives the same bytes.
+    const storePrint = fingerprint(
+      'nix-store',
+      formatCompression(initrdCompression),
+      ...plan.paths.map((p) => p.segment?.key ?? p.squashfs.key),
+    );
+    const storeCurrent = await out.isCurrent('nix-store', storePrint);
+    const ready = plan.paths.map(() => deferred<Packed>());
+    async function* storeParts(): AsyncGenerator<CpioPart> {
+      for (const slot of ready) {
+        const item = await slot.promise;
+        if (item.segment) yield { path: item.segment.file, size: item.segment.bytes };
+        else yield* segmentParts(item.path.path, item.squashfs.file, item.squashfs.bytes);
+      }
+    }
+    const storeWriting = storeCurrent
+      ? undefined
+      : out.write('nix-store', storePrint, (temp) => joinParts(storeParts(), temp, signal));
+    // Awaited below; a failure while packing is the one reported.
+    storeWriting?.catch(() => undefined);
+    let packing: Awaited<ReturnType<typeof packClosure>>;
+    try {
+      packing = await packClosure(plan, {
+        cache,
+        squashfsCompression,
+        initrdCompression,
+        jobs,
+        emit,
+        signal,
+        onPacked: (index, item) => ready[index]!.resolve(item),
+      });
+    } catch (error) {
+      for (const slot of ready) slot.reject(error);
+      await storeWriting?.catch(() => undefined);
+      throw error;
+    }
+    const { packed, packedCount, reusedCount } = packing;
     throwIfAborted();
 
     emit({ event: 'stage', stage: 'assemble', message: 'Assembling the initrds' });
-    // Sorted by store path, so the same closure always gives the same bytes.
-    const inOrder = [...packed].sort((a, b) => (a.path.path < b.path.path ? -1 : 1));
     const files: OutputFile[] = [];
     const put = async (name: string, print: string, produce: (temp: string) => Promise<void>): Promise<void> => {
       throwIfAborted();
@@ -191,16 +246,10 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
         ),
     );
 
-    const segmentList: CpioPart[] = [];
-    for (const item of inOrder) {
-      if (item.segment) segmentList.push({ path: item.segment.file, size: item.segment.bytes });
-      else segmentList.push(...segmentParts(item.path.path, item.squashfs.file, item.squashfs.bytes));
-    }
-    const storeKeys = inOrder.map((item) => item.segment?.key ?? item.squashfs.key);
-    await put('nix-store', fingerprint('nix-store', formatCompression(initrdCompression), ...storeKeys), (temp) =>
-      // Segments are whole archives, compressed already when asked: join them as they are.
-      writeArchive(segmentList, { name: 'none' }, temp, signal),
-    );
+    throwIfAborted();
+    const storeBytes = storeCurrent ? out.keep('nix-store') : await storeWriting!;
+    files.push({ name: 'nix-store', bytes: storeBytes });
+    emit({ event: 'file', name: 'nix-store', bytes: storeBytes, reused: storeCurrent });
 
     const script = ipxeScript({
       title: `${system.name} (NixOS ${system.nixosVersion}, ${arch})`,
@@ -234,6 +283,9 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
     emit({ event: 'stage', stage: 'write', message: `Writing ${request.outDir}` });
     throwIfAborted();
     await out.commit({ ramBytes: result.ramBytes, toplevel: system.toplevel });
+    await cache.recordBuild(reusedCount, packedCount);
+    // Keep the cache within its limit; another build pruning right now does the same job.
+    await cache.prune(cacheLimit);
     emit({
       event: 'done',
       paths: result.paths,
@@ -245,10 +297,15 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
       ramBytes: result.ramBytes,
       downloadBytes: result.downloadBytes,
     });
+    // After "done": the boot folder is complete; what is left is freeing the
+    // files it replaced, which the user need not wait for.
+    await out.release();
     return result;
   } catch (error) {
     await out.discard();
     if (isAbort(error, signal)) throw new CanceledError();
     throw error;
+  } finally {
+    await lease?.release();
   }
 }

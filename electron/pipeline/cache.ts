@@ -11,16 +11,30 @@
  * place, data first and description last, so a reader sees a whole entry or
  * none. A data file whose size differs from its description (truncated,
  * replaced) is treated as missing and made again.
+ *
+ * Managed size: the cache has a limit (default 5 GiB; NETBOOT_COMPOSER_CACHE_LIMIT
+ * or the build's `cacheLimitBytes`). A description's modification time is the
+ * entry's last use; after a build, the least recently used entries go until the
+ * cache fits. Two builds may run at once (the app and the CLI):
+ *   v1/leases/PID-RAND.json   the files a running build needs: never evicted
+ *   v1/prune.lock             held while pruning; a build writes its lease, then
+ *                             waits for a prune in progress to end, so a prune
+ *                             either sees the lease or runs before it matters
+ *   DATAFILE.lock             held while an entry is made, so a second build
+ *                             waits for it instead of packing the same path again
+ *   v1/last-build.json        hits and misses of the last build
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { NetbootError } from './errors.ts';
 import { whyNotWritable } from './fsutil.ts';
 
 const FORMAT = 'v1';
 export type CacheKind = 'squashfs' | 'segments';
+const KINDS: readonly CacheKind[] = ['squashfs', 'segments'];
 
 export interface CacheEntryMeta {
   key: string;
@@ -63,6 +77,152 @@ function label(storePath: string): string {
   return base.slice(33, 33 + 80).replace(/[^A-Za-z0-9+\-._=]/g, '_') || 'path';
 }
 
+/** The size limit when none is set: a few full systems' worth of squashfs images. */
+export const DEFAULT_CACHE_LIMIT_BYTES = 5 * 1024 ** 3;
+
+const SIZE_UNITS: { [unit: string]: number } = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** Parse a size as people write it: `5G`, `500M`, `1.5GiB`, `10737418240`. Units are powers of 1024. */
+export function parseSize(text: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(text);
+  const unit = SIZE_UNITS[(match?.[2] ?? '').toLowerCase()];
+  if (!match || unit === undefined) {
+    throw new NetbootError(`"${text}" is not a size: write a number with an optional unit, like 5G, 500M or 2048K.`);
+  }
+  return Math.floor(Number(match[1]) * unit);
+}
+
+/** The cache's size limit: NETBOOT_COMPOSER_CACHE_LIMIT (e.g. `10G`) if set, else {@link DEFAULT_CACHE_LIMIT_BYTES}. */
+export function defaultCacheLimit(): number {
+  const fromEnv = process.env.NETBOOT_COMPOSER_CACHE_LIMIT;
+  if (fromEnv === undefined || fromEnv === '') return DEFAULT_CACHE_LIMIT_BYTES;
+  try {
+    return parseSize(fromEnv);
+  } catch (error) {
+    throw new NetbootError(`NETBOOT_COMPOSER_CACHE_LIMIT: ${(error as Error).message}`);
+  }
+}
+
+/** One evictable entry: its data file, the bytes it holds on disk (description included), its last use. */
+export interface EvictionCandidate {
+  file: string;
+  bytes: number;
+  lastUsedMs: number;
+}
+
+/**
+ * Which entries to remove so that the cache holds at most `maxBytes`: the
+ * least recently used first, never one in `keep`. Pure: tested on its own.
+ * When what must be kept is itself over the limit, the result leaves the
+ * cache above it rather than break a running build.
+ */
+export function planEviction(
+  entries: readonly EvictionCandidate[],
+  maxBytes: number,
+  keep: ReadonlySet<string>,
+): EvictionCandidate[] {
+  let total = entries.reduce((sum, entry) => sum + entry.bytes, 0);
+  const evict: EvictionCandidate[] = [];
+  const oldestFirst = [...entries].sort((a, b) => a.lastUsedMs - b.lastUsedMs || a.file.localeCompare(b.file));
+  for (const entry of oldestFirst) {
+    if (total <= maxBytes) break;
+    if (keep.has(entry.file)) continue;
+    evict.push(entry);
+    total -= entry.bytes;
+  }
+  return evict;
+}
+
+/** True when process `pid` is alive (on this machine). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The pid written in a lock file, or undefined when it cannot be read. */
+async function lockOwner(file: string): Promise<number | undefined> {
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  const pid = Number(text?.trim());
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/**
+ * Take the lock file `file` (created exclusively, holding our pid). Waits
+ * while a live process holds it; takes over one left by a dead process.
+ * Gives up (returns false) after `waitMs`.
+ */
+async function takeLock(file: string, waitMs: number, signal?: AbortSignal): Promise<boolean> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      const handle = await open(file, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const owner = await lockOwner(file);
+    // An empty lock file is one being written this instant, unless it is old
+    // (its writer died between creating and filling it).
+    const stale =
+      owner === undefined
+        ? Date.now() - ((await stat(file).catch(() => undefined))?.mtimeMs ?? 0) > 10_000
+        : !alive(owner);
+    if (stale) {
+      await rm(file, { force: true });
+      continue;
+    }
+    if (Date.now() >= deadline) return false;
+    signal?.throwIfAborted();
+    await sleep(25);
+  }
+}
+
+export interface CacheStats {
+  dir: string;
+  /** Total on disk: squashfs images, initrd segments and their descriptions. */
+  bytes: number;
+  /** Squashfs entries (segments are counted in bytes). */
+  entries: number;
+  /** The configured limit. */
+  limitBytes: number;
+  /** Hit rate of the last build. */
+  lastBuild?: { hits: number; misses: number; at: string } | undefined;
+}
+
+/** What the cache holds, and how the last build used it. */
+export async function cacheStats(dir: string = defaultCacheDir(), limitBytes?: number): Promise<CacheStats> {
+  return new Cache(dir).stats(limitBytes);
+}
+
+/**
+ * Remove the least recently used entries until the cache holds at most
+ * `maxBytes` (default: the configured limit). Entries a running build needs
+ * are kept.
+ */
+export async function pruneCache(
+  dir: string = defaultCacheDir(),
+  maxBytes?: number,
+): Promise<{ removedEntries: number; freedBytes: number; stats: CacheStats }> {
+  const cache = new Cache(dir);
+  const limit = maxBytes ?? defaultCacheLimit();
+  const pruned = await cache.prune(limit, { waitMs: 10_000 });
+  if (pruned === undefined) {
+    throw new NetbootError(`Another process is pruning ${dir}; wait for it to finish and try again.`);
+  }
+  return { ...pruned, stats: await cache.stats(limit) };
+}
+
+/** A running build's claim on cache files: they are not evicted until it is released. */
+export interface Lease {
+  release(): Promise<void>;
+}
+
 /** Temporary files older than this are leftovers of a crash, not another build's work. */
 const STALE_TEMP_MS = 24 * 60 * 60 * 1000;
 
@@ -90,7 +250,7 @@ export class Cache {
   /** Make the cache folders, or say clearly why they cannot be made. */
   async prepare(): Promise<void> {
     if (this.prepared) return;
-    for (const kind of ['squashfs', 'segments'] as const) {
+    for (const kind of KINDS) {
       try {
         await mkdir(this.folder(kind), { recursive: true });
       } catch (error) {
@@ -106,7 +266,7 @@ export class Cache {
 
   private async removeStaleTemps(): Promise<void> {
     const now = Date.now();
-    for (const kind of ['squashfs', 'segments'] as const) {
+    for (const kind of KINDS) {
       const folder = this.folder(kind);
       for (const name of await readdir(folder)) {
         if (!name.startsWith('.tmp-')) continue;
@@ -114,6 +274,158 @@ export class Cache {
         const info = await stat(file).catch(() => undefined);
         if (info && now - info.mtimeMs > STALE_TEMP_MS) await rm(file, { force: true });
       }
+    }
+  }
+
+  private get leaseDir(): string {
+    return join(this.dir, FORMAT, 'leases');
+  }
+
+  private get pruneLock(): string {
+    return join(this.dir, FORMAT, 'prune.lock');
+  }
+
+  /**
+   * Claim `files` (data files, made or still to be made) for a running
+   * build: no prune removes them until the lease is released. Returns once
+   * no prune is in progress, so the claim is seen by every later prune.
+   */
+  async lease(files: Iterable<string>, signal?: AbortSignal): Promise<Lease> {
+    await mkdir(this.leaseDir, { recursive: true });
+    const file = join(this.leaseDir, `${process.pid}-${randomBytes(6).toString('hex')}.json`);
+    const temp = this.tempFile(file);
+    await writeFile(temp, `${JSON.stringify({ pid: process.pid, files: [...files].map((f) => basename(f)) })}\n`);
+    await rename(temp, file);
+    try {
+      // A prune that started before our lease was written may not have read
+      // it: let it finish. One that starts later reads it.
+      while ((await stat(this.pruneLock).catch(() => undefined)) !== undefined) {
+        const owner = await lockOwner(this.pruneLock);
+        if (owner !== undefined && !alive(owner)) break;
+        signal?.throwIfAborted();
+        await sleep(25);
+      }
+    } catch (error) {
+      await rm(file, { force: true });
+      throw error;
+    }
+    return { release: () => rm(file, { force: true }) };
+  }
+
+  /** The file names live builds have claimed; leases of dead processes are removed. */
+  private async leasedNames(): Promise<Set<string>> {
+    const names = new Set<string>();
+    const leases = await readdir(this.leaseDir).catch(() => [] as string[]);
+    for (const name of leases) {
+      if (!name.endsWith('.json')) continue;
+      const file = join(this.leaseDir, name);
+      const lease = await readFile(file, 'utf8')
+        .then((text) => JSON.parse(text) as { pid: number; files: string[] })
+        .catch(() => undefined);
+      if (!lease) continue;
+      if (!alive(lease.pid)) {
+        await rm(file, { force: true });
+        continue;
+      }
+      for (const leased of lease.files) names.add(leased);
+    }
+    return names;
+  }
+
+  /** Every entry on disk, as eviction sees it. */
+  private async candidates(): Promise<{ entries: EvictionCandidate[]; orphans: string[]; squashfsEntries: number }> {
+    const entries: EvictionCandidate[] = [];
+    const orphans: string[] = [];
+    let squashfsEntries = 0;
+    for (const kind of KINDS) {
+      const folder = this.folder(kind);
+      const names = await readdir(folder).catch(() => [] as string[]);
+      const present = new Set(names);
+      const data = names.filter((name) => !name.startsWith('.') && !name.endsWith('.lock') && !name.endsWith('.json'));
+      for (const name of names) {
+        // A description whose data is gone: nothing to keep.
+        if (name.endsWith('.json') && !name.startsWith('.') && !present.has(name.slice(0, -'.json'.length))) {
+          orphans.push(join(folder, name));
+        }
+      }
+      // All the stats at once: hundreds of round trips one after another add up.
+      const infos = await Promise.all(
+        data.map(async (name) => {
+          const file = join(folder, name);
+          const [info, meta] = await Promise.all([
+            stat(file).catch(() => undefined),
+            stat(this.metaFile(file)).catch(() => undefined),
+          ]);
+          return { file, info, meta };
+        }),
+      );
+      for (const { file, info, meta } of infos) {
+        if (!info) continue;
+        if (!meta) {
+          orphans.push(file);
+          continue;
+        }
+        if (kind === 'squashfs') squashfsEntries++;
+        entries.push({ file, bytes: info.size + meta.size, lastUsedMs: meta.mtimeMs });
+      }
+    }
+    return { entries, orphans, squashfsEntries };
+  }
+
+  /** Size, entries, limit and the last build's hit rate. */
+  async stats(limitBytes: number = defaultCacheLimit()): Promise<CacheStats> {
+    const { entries, squashfsEntries } = await this.candidates();
+    const lastBuild = await readFile(join(this.dir, FORMAT, 'last-build.json'), 'utf8')
+      .then((text) => JSON.parse(text) as CacheStats['lastBuild'])
+      .catch(() => undefined);
+    return {
+      dir: this.dir,
+      bytes: entries.reduce((sum, entry) => sum + entry.bytes, 0),
+      entries: squashfsEntries,
+      limitBytes,
+      lastBuild,
+    };
+  }
+
+  /** Record the last build's hits (reused squashfs images) and misses (packed ones). */
+  async recordBuild(hits: number, misses: number): Promise<void> {
+    const file = join(this.dir, FORMAT, 'last-build.json');
+    const temp = this.tempFile(file);
+    await writeFile(temp, `${JSON.stringify({ hits, misses, at: new Date().toISOString() })}\n`);
+    await rename(temp, file);
+  }
+
+  /**
+   * Evict the least recently used entries until the cache holds at most
+   * `maxBytes`, keeping every file a live build has leased. Returns
+   * undefined when another prune holds the lock for longer than `waitMs`.
+   */
+  async prune(
+    maxBytes: number,
+    options: { waitMs?: number; signal?: AbortSignal | undefined } = {},
+  ): Promise<{ removedEntries: number; freedBytes: number } | undefined> {
+    await mkdir(join(this.dir, FORMAT), { recursive: true });
+    if (!(await takeLock(this.pruneLock, options.waitMs ?? 0, options.signal))) return undefined;
+    try {
+      const keep = await this.leasedNames();
+      const { entries, orphans } = await this.candidates();
+      let freedBytes = 0;
+      for (const orphan of orphans) {
+        if (keep.has(basename(orphan)) || keep.has(basename(orphan).replace(/\.json$/, ''))) continue;
+        freedBytes += (await stat(orphan).catch(() => undefined))?.size ?? 0;
+        await rm(orphan, { force: true });
+      }
+      const keepFiles = new Set(entries.filter((e) => keep.has(basename(e.file))).map((e) => e.file));
+      const evict = planEviction(entries, maxBytes, keepFiles);
+      for (const entry of evict) {
+        // The description first: from then on, readers see the entry as missing.
+        await rm(this.metaFile(entry.file), { force: true });
+        await rm(entry.file, { force: true });
+        freedBytes += entry.bytes;
+      }
+      return { removedEntries: evict.length, freedBytes };
+    } finally {
+      await rm(this.pruneLock, { force: true });
     }
   }
 
@@ -158,6 +470,36 @@ export class Cache {
   /** A temporary file name in the folder of `dataFile` (the same file system, so renaming is atomic). */
   private tempFile(dataFile: string): string {
     return join(dirname(dataFile), `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  }
+
+  /**
+   * The entry at `dataFile`, made with `produce` unless it is there and
+   * `isValid` accepts it. While one process makes an entry, another that
+   * wants it waits and takes the result instead of doing the work again.
+   */
+  async getOrMake(
+    dataFile: string,
+    meta: Omit<CacheEntryMeta, 'bytes' | 'createdAt'>,
+    produce: (tempFile: string) => Promise<void>,
+    options: { isValid?: (entry: CacheEntry) => Promise<boolean>; signal?: AbortSignal | undefined } = {},
+  ): Promise<{ entry: CacheEntry; made: boolean }> {
+    const usable = async (): Promise<CacheEntry | undefined> => {
+      const entry = await this.lookup(dataFile);
+      return entry && (!options.isValid || (await options.isValid(entry))) ? entry : undefined;
+    };
+    const found = await usable();
+    if (found) return { entry: found, made: false };
+    await this.prepare();
+    const lock = `${dataFile}.lock`;
+    await takeLock(lock, Number.POSITIVE_INFINITY, options.signal);
+    try {
+      // Made by another build while we waited for the lock.
+      const madeMeanwhile = await usable();
+      if (madeMeanwhile) return { entry: madeMeanwhile, made: false };
+      return { entry: await this.put(dataFile, meta, produce), made: true };
+    } finally {
+      await rm(lock, { force: true });
+    }
   }
 
   /**

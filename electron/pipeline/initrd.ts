@@ -7,11 +7,13 @@
  *  - `manifest`: `/nix-store-squashes/squashes` and `registration.gz`.
  */
 import { createWriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants, createGzip, createZstdCompress, gzipSync } from 'node:zlib';
 import type { InitrdCompression } from '../shared/types.ts';
 import { cpioBytes, cpioParts, type CpioEntry, type CpioPart } from './cpio.ts';
+import { NetbootError } from './errors.ts';
 import { CanceledError } from './errors.ts';
 import { REGISTRATION, SQUASHES_DIR, SQUASHES_LIST, squashfsLocation } from './store.ts';
 import { requireTool } from './tools.ts';
@@ -86,6 +88,7 @@ export async function writeArchive(
   file: string,
   signal?: AbortSignal,
 ): Promise<void> {
+  if (compression.name === 'none') return joinParts(parts, file, signal);
   const source = Readable.from(cpioBytes(parts));
   const sink = createWriteStream(file);
   const compress = compressor(compression);
@@ -95,5 +98,65 @@ export async function writeArchive(
   } catch (error) {
     if (signal?.aborted) throw new CanceledError();
     throw error;
+  }
+}
+
+/** Bytes gathered before each write: few, large writes and reads, no stream machinery. */
+const COPY_BUFFER_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Write `parts` to `file` as they are, through one reused buffer: the
+ * `nix-store` initrd is hundreds of MB of cached files joined, and Node's
+ * streams cost several times the copy itself here. `parts` may arrive over
+ * time (the build joins each path's archive as soon as it is packed).
+ */
+export async function joinParts(
+  parts: Iterable<CpioPart> | AsyncIterable<CpioPart>,
+  file: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  const out = await open(file, 'w');
+  const buffer = Buffer.allocUnsafe(COPY_BUFFER_BYTES);
+  let filled = 0;
+  const flush = async (): Promise<void> => {
+    let written = 0;
+    while (written < filled) written += (await out.write(buffer, written, filled - written)).bytesWritten;
+    filled = 0;
+  };
+  try {
+    for await (const part of parts) {
+      if (signal?.aborted) throw new CanceledError();
+      if (part instanceof Uint8Array) {
+        if (filled + part.length > buffer.length) await flush();
+        if (part.length > buffer.length) await out.write(part);
+        else {
+          buffer.set(part, filled);
+          filled += part.length;
+        }
+        continue;
+      }
+      const input = await open(part.path, 'r');
+      try {
+        let read = 0;
+        while (read < part.size) {
+          if (filled === buffer.length) await flush();
+          const want = Math.min(buffer.length - filled, part.size - read);
+          const { bytesRead } = await input.read(buffer, filled, want, read);
+          if (bytesRead === 0) break;
+          filled += bytesRead;
+          read += bytesRead;
+        }
+        // Shorter than it was when listed, or longer: it changed under us.
+        if (read !== part.size || (await input.stat()).size !== part.size) {
+          throw new NetbootError(`${part.path} changed size while it was being written into an initrd; build again.`);
+        }
+      } finally {
+        await input.close();
+      }
+      if (signal?.aborted) throw new CanceledError();
+    }
+    await flush();
+  } finally {
+    await out.close();
   }
 }

@@ -6,7 +6,19 @@
  * skip the ones whose inputs did not change, and never touch anything else.
  */
 import { randomBytes } from 'node:crypto';
-import { access, constants, lstat, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  access,
+  constants,
+  link,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { NetbootError } from './errors.ts';
 import { whyNotWritable } from './fsutil.ts';
@@ -44,6 +56,7 @@ export class OutDir {
   private previousInfo: BootFolderInfo = {};
   private written: FolderRecord['files'] = {};
   private temps = new Map<string, string>();
+  private replaced: string[] = [];
 
   /** How the messages tell a person to pick another folder: the CLI's option, or nothing in the app. */
   private readonly how: string;
@@ -71,6 +84,12 @@ export class OutDir {
       );
     }
     const record = await readRecord(dir);
+    // Replaced files a build did not get to free (it was killed).
+    for (const name of await readdir(dir)) {
+      if (/^\..+\.old-[0-9a-f]{8}$/.test(name) && record?.files[name.slice(1, -13)] !== undefined) {
+        await rm(join(dir, name), { force: true });
+      }
+    }
     out.previous = record?.files ?? {};
     out.previousInfo = record?.info ?? {};
     return out;
@@ -140,7 +159,21 @@ export class OutDir {
     for (const name of this.temps.keys()) pending[name] = { fingerprint: '', bytes: -1, mtimeMs: 0 };
     await this.saveRecord(pending, this.previousInfo);
     for (const [name, temp] of this.temps) {
-      await rename(temp, join(this.dir, name));
+      const target = join(this.dir, name);
+      // Freeing a replaced file of hundreds of MB takes the file system a
+      // few hundred ms, inside the rename that drops its last link. Keep a
+      // link to it, and free it in release(), once the new folder is in place.
+      if (this.previous[name] !== undefined && (await lstat(target).catch(() => undefined))?.isFile()) {
+        const old = join(this.dir, `.${name}.old-${randomBytes(4).toString('hex')}`);
+        if (
+          await link(target, old).then(
+            () => true,
+            () => false,
+          )
+        )
+          this.replaced.push(old);
+      }
+      await rename(temp, target);
       const info = await stat(join(this.dir, name));
       this.written[name] = { ...this.written[name]!, bytes: info.size, mtimeMs: info.mtimeMs };
     }
@@ -159,6 +192,11 @@ export class OutDir {
     const temp = join(this.dir, `${RECORD_NAME}.partial-${randomBytes(4).toString('hex')}`);
     await writeFile(temp, `${JSON.stringify(record, null, 2)}\n`);
     await rename(temp, join(this.dir, RECORD_NAME));
+  }
+
+  /** Free the files the commit replaced (see {@link commit}); the folder is whole before and after. */
+  async release(): Promise<void> {
+    await Promise.all(this.replaced.splice(0).map((old) => rm(old, { force: true })));
   }
 
   /** Remove the temporary files of this build (on cancel or failure): the folder keeps the previous build. */

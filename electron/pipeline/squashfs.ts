@@ -6,7 +6,8 @@
 import { open } from 'node:fs/promises';
 import type { SquashfsCompression } from '../shared/types.ts';
 import { mksquashfsCompressionArgs } from './compression.ts';
-import { NetbootError } from './errors.ts';
+import { NetbootError, ToolFailedError } from './errors.ts';
+import type { ShellPool } from './shell.ts';
 import { checkResult, findTool, requireTool, spawnProgram } from './tools.ts';
 
 /** Memory each mksquashfs may use for its caches; its default is a quarter of RAM. */
@@ -119,12 +120,20 @@ export interface PackOptions {
   progress: ProgressMode;
   signal?: AbortSignal | undefined;
   onProgress?: (percent: number) => void;
+  /** Runs the command when there is no progress to read: no Node spawn per small path. */
+  shells?: ShellPool | undefined;
 }
 
 /** Pack `storePath` into `outFile` with mksquashfs. */
 export async function packStorePath(storePath: string, outFile: string, options: PackOptions): Promise<void> {
   const args = mksquashfsArgs(storePath, outFile, options.compression, options.processors);
   const what = `mksquashfs of ${storePath}`;
+  if (options.progress === 'none' && options.shells) {
+    const mksquashfs = requireTool('mksquashfs');
+    const { exitCode, stderr } = await options.shells.run([mksquashfs, ...args], options.signal);
+    if (exitCode !== 0) throw new ToolFailedError(what, [mksquashfs, ...args].join(' '), exitCode, stderr);
+    return;
+  }
   const command = mksquashfsCommand(options.progress, requireTool('mksquashfs'), args, findTool('script'));
   const subprocess = spawnProgram(command.file, command.args, { what, signal: options.signal });
   const parser = new ProgressParser();

@@ -97,11 +97,17 @@ export interface ExportResult {
   files: OutputFile[];
 }
 
+/** The cache as electron/pipeline/cache.ts reports it (cacheStats). */
 export interface CacheSummary {
   dir: string;
+  /** On disk: squashfs images, initrd segments and their descriptions. */
   bytes: number;
+  /** Squashfs images. */
   entries: number;
+  /** The size the cache is kept under after each build. */
   limitBytes: number;
+  /** How the last build used it. */
+  lastBuild?: { hits: number; misses: number; at: string } | undefined;
 }
 
 export interface AppInfo {

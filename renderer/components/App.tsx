@@ -38,15 +38,36 @@ function CacheChip() {
   const pruneCache = useApp((s) => s.pruneCache);
   const busy = useApp((s) => s.buildStatus === 'running');
   if (!cache) return null;
+  const last = cache.lastBuild;
+  const hitRate =
+    last && last.hits + last.misses > 0 ? `${Math.round((100 * last.hits) / (last.hits + last.misses))}%` : undefined;
   return (
-    <div className="cache-chip" title={cache.dir}>
-      <span>
+    <details className="cache-chip">
+      <summary title={cache.dir}>
         Cache {formatBytes(cache.bytes)} <span className="muted">of {formatBytes(cache.limitBytes)}</span>
-      </span>
-      <button type="button" className="link small" disabled={busy} onClick={() => void pruneCache()}>
-        Prune
-      </button>
-    </div>
+      </summary>
+      <div className="popover" role="group" aria-label="Cache">
+        <p>
+          {cache.entries} squashfs images in <span className="path">{cache.dir}</span>.
+        </p>
+        {hitRate ? (
+          <p className="muted">
+            The last build reused {last!.hits} of {last!.hits + last!.misses} paths ({hitRate}).
+          </p>
+        ) : null}
+        <p className="muted">
+          After each build the least recently used images go until the cache fits {formatBytes(cache.limitBytes)}.
+        </p>
+        <div className="row-actions">
+          <button type="button" disabled={busy} onClick={() => void pruneCache(cache.limitBytes)}>
+            Trim to {formatBytes(cache.limitBytes)}
+          </button>
+          <button type="button" className="danger" disabled={busy} onClick={() => void pruneCache(0)}>
+            Empty the cache
+          </button>
+        </div>
+      </div>
+    </details>
   );
 }
 

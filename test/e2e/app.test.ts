@@ -228,6 +228,15 @@ describe('the app at 1024×700, in the dark', () => {
       await page.getByRole('button', { name: 'Result', exact: true }).focus();
       await page.keyboard.press('Enter');
       await page.getByRole('heading', { name: 'Boot files ready' }).waitFor();
+      // The cache chip: what the build left in the (real) cache, and emptying it.
+      await page.locator('.cache-chip summary').click();
+      const chip = page.getByRole('group', { name: 'Cache' });
+      expect(await chip.textContent()).toContain('The last build reused 0 of 36 paths (0%)');
+      await shot(page, 'small-dark-5-cache');
+      expect((await run('find', [cacheDir, '-name', '*.sqsh'])).stdout.trim().split('\n')).toHaveLength(36);
+      await page.getByRole('button', { name: 'Empty the cache' }).click();
+      await page.getByText(/^Cache 0 B/).waitFor();
+      expect((await run('find', [cacheDir, '-name', '*.sqsh'])).stdout).toBe('');
       expect(small.pageErrors).toEqual([]);
     } finally {
       await small.close();

@@ -16,9 +16,8 @@ import { readFile } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { build as viteBuild } from 'vite';
-import { INVOKE_CHANNELS, methodName, type CacheSummary, type Drive, type Purpose } from '../../electron/shared/ipc.ts';
+import { INVOKE_CHANNELS, methodName, type Drive, type Purpose } from '../../electron/shared/ipc.ts';
 import { MainHandlers, type Sender } from '../../electron/main/handlers.ts';
-import { cacheSummary, pruneCacheTo } from '../../electron/main/cache-ops.ts';
 import { createIpcRouter } from '../../electron/main/ipc.ts';
 import { ROOT } from './fixtures.ts';
 
@@ -144,8 +143,6 @@ export async function openApp(browser: Browser, options: HarnessOptions): Promis
       },
       writeClipboard: (text) => harness.clipboard.push(text),
       listDrives: async () => options.drives ?? [],
-      cacheStats: (dir): Promise<CacheSummary> => cacheSummary(dir),
-      pruneCache: pruneCacheTo,
     },
   });
   harness.handlers = handlers;

@@ -230,6 +230,83 @@ describe('netboot-composer build', () => {
   });
 });
 
+/** The store paths the cache holds squashfs images of, from their descriptions. */
+async function cachedPaths(cache: string): Promise<string[]> {
+  const folder = join(cache, 'v1', 'squashfs');
+  const metas = (await readdir(folder)).filter((name) => name.endsWith('.sqsh.json'));
+  const paths = await Promise.all(
+    metas.map(
+      async (name) => (JSON.parse(await readFile(join(folder, name), 'utf8')) as { storePath: string }).storePath,
+    ),
+  );
+  return paths.sort();
+}
+
+describe('netboot-composer cache', () => {
+  it('keeps the cache within --cache-limit after a build, evicting older paths but none the build uses', async () => {
+    const cache = await tempDir();
+    const first = await runCli(['build', '--toplevel', toplevel, '--out', await tempDir(), '--cache', cache]);
+    expect(first.code).toBe(0);
+    const other = await buildFixture({ variant: 'cache-limit' });
+    const [closureA, closureB] = [await closureOf(toplevel), await closureOf(other)];
+    const onlyInA = closureA.filter((p) => !closureB.includes(p));
+    const shared = closureA.length - onlyInA.length;
+    expect(onlyInA.length).toBeGreaterThan(0);
+    expect(await cachedPaths(cache)).toEqual([...closureA].sort());
+
+    // A limit of one byte: everything the first build alone used goes, the second build's paths stay.
+    const second = await runCli([
+      'build',
+      '--toplevel',
+      other,
+      '--out',
+      await tempDir(),
+      '--cache',
+      cache,
+      '--cache-limit',
+      '1',
+    ]);
+    expect(second.code).toBe(0);
+    expect(await cachedPaths(cache)).toEqual([...closureB].sort());
+
+    const stats = await runCli(['cache', 'stats', '--cache', cache, '--json']);
+    expect(stats.code).toBe(0);
+    const reported = jsonEvents(stats.stdout)[0]!;
+    expect(reported).toMatchObject({
+      event: 'cache-stats',
+      entries: closureB.length,
+      lastBuild: { hits: shared, misses: closureB.length - shared },
+    });
+    const human = await runCli(['cache', 'stats', '--cache', cache]);
+    expect(human.stdout).toMatch(/in \d+ squashfs images \(limit 5\.0 GiB\)/);
+    expect(human.stdout).toMatch(/\d+ reused, \d+ packed, \d+% hit rate/);
+  });
+
+  it('prunes to --max-size and says what it freed', async () => {
+    const cache = await tempDir();
+    expect((await runCli(['build', '--toplevel', toplevel, '--out', await tempDir(), '--cache', cache])).code).toBe(0);
+    const pruned = await runCli(['cache', 'prune', '--max-size', '0', '--cache', cache, '--json']);
+    expect(pruned.code).toBe(0);
+    const event = jsonEvents(pruned.stdout)[0]!;
+    expect(event).toMatchObject({ event: 'cache-pruned', removedEntries: (await closureOf(toplevel)).length });
+    expect(event.freedBytes).toBeGreaterThan(0);
+    expect(await cachedPaths(cache)).toEqual([]);
+    expect(await readdir(join(cache, 'v1', 'squashfs'))).toEqual([]);
+  });
+
+  it('rejects a size it cannot read and an unknown action with exit code 2', async () => {
+    const badSize = await runCli(['cache', 'prune', '--max-size', 'lots']);
+    expect(badSize.code).toBe(2);
+    expect(badSize.stderr).toMatch(/--max-size: "lots" is not a size: write a number with an optional unit, like 5G/);
+    const badAction = await runCli(['cache', 'clean']);
+    expect(badAction.code).toBe(2);
+    expect(badAction.stderr).toMatch(/cache takes "stats" or "prune", not "clean"/);
+    const badLimit = await runCli(['build', '--demo', '--out', await tempDir(), '--cache-limit', '5 apples']);
+    expect(badLimit.code).toBe(2);
+    expect(badLimit.stderr).toMatch(/--cache-limit: "5 apples" is not a size/);
+  });
+});
+
 describe('Ctrl-C in the middle of a build', () => {
   it('stops every mksquashfs, keeps the cache valid and leaves the previous boot folder whole', async () => {
     const big = await buildFixture({ bigPaths: 4, bigMiB: 16 });

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MainHandlers, type Sender } from '../../electron/main/handlers.ts';
 import { createIpcRouter } from '../../electron/main/ipc.ts';
-import { cacheSummary, pruneCacheTo } from '../../electron/main/cache-ops.ts';
 import { tempDir } from '../helpers/fixtures.ts';
 
 const sender: Sender = { id: 7, send: () => undefined, isDestroyed: () => false };
@@ -22,8 +21,6 @@ async function handlers(): Promise<MainHandlers> {
       chooseFolder: async () => null,
       showFolder: async () => undefined,
       writeClipboard: () => undefined,
-      cacheStats: cacheSummary,
-      pruneCache: pruneCacheTo,
     },
   });
 }

@@ -243,3 +243,22 @@ describe('Build step with a closure of thousands of paths', () => {
     expect(names()).not.toContain('pkg-0000');
   });
 });
+
+describe('the cache chip', () => {
+  it('shows the cache against its limit and the last build’s reuse, and empties it on request', async () => {
+    let bytes = 3 * 1024 ** 3;
+    const { user, fake } = await mount({
+      'cache:stats': () =>
+        ok({ dir: '/c', bytes, entries: 400, limitBytes: 5 * 1024 ** 3, lastBuild: { hits: 412, misses: 3, at: '' } }),
+      'cache:prune': ({ maxBytes }) => {
+        bytes = maxBytes ?? bytes;
+        return ok({ dir: '/c', bytes, entries: 0, limitBytes: 5 * 1024 ** 3 });
+      },
+    });
+    await user.click(screen.getByText(/^Cache 3\.0 GiB/));
+    expect(screen.getByRole('group', { name: 'Cache' }).textContent).toContain('reused 412 of 415 paths (99%)');
+    await user.click(screen.getByRole('button', { name: 'Empty the cache' }));
+    expect(fake.calls.filter((c) => c.channel === 'cache:prune').map((c) => c.request)).toEqual([{ maxBytes: 0 }]);
+    expect(await screen.findByText(/^Cache 0 B/)).toBeTruthy();
+  });
+});
