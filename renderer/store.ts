@@ -55,6 +55,8 @@ export interface AppSlice {
   refreshCache(): Promise<void>;
   /** Remove least recently used images until the cache holds at most `maxBytes`. */
   pruneCache(maxBytes: number): Promise<void>;
+  /** Keep the cache under `bytes` after each build, from now on. */
+  setCacheLimit(bytes: number): Promise<void>;
 }
 
 export interface SystemSlice {
@@ -254,6 +256,11 @@ export function createAppStore(api: NetbootApi, storeOptions: StoreOptions = {})
       async refreshCache() {
         const cache = await call(() => api.cacheStats({}));
         if (cache.ok) set({ cache: cache.value });
+      },
+      async setCacheLimit(bytes) {
+        const settings = await call(() => api.settingsSet({ cacheLimitBytes: bytes }));
+        if (settings.ok) set({ settings: settings.value });
+        await get().refreshCache();
       },
       async pruneCache(maxBytes) {
         const cache = await call(() => api.cachePrune({ maxBytes }));

@@ -187,6 +187,7 @@ export class MainHandlers {
             initrdCompression: options.initrd,
             kernelParams: options.kernelParams,
             cacheDir: this.cacheDir,
+            cacheLimitBytes: (await this.settings.get()).cacheLimitBytes,
           },
           { signal, onEvent: emit },
         );
@@ -239,8 +240,14 @@ export class MainHandlers {
 
     'settings:set': (patch) => this.settings.set(patch),
 
-    'cache:stats': (): Promise<CacheSummary> => cacheStats(this.cacheDir),
+    'cache:stats': async (): Promise<CacheSummary> =>
+      cacheStats(this.cacheDir, (await this.settings.get()).cacheLimitBytes),
 
-    'cache:prune': async ({ maxBytes }): Promise<CacheSummary> => (await pruneCache(this.cacheDir, maxBytes)).stats,
+    'cache:prune': async ({ maxBytes }): Promise<CacheSummary> => {
+      const limit = (await this.settings.get()).cacheLimitBytes;
+      await pruneCache(this.cacheDir, maxBytes ?? limit);
+      // Reported against the configured limit, not the size it was pruned to.
+      return cacheStats(this.cacheDir, limit);
+    },
   };
 }

@@ -49,6 +49,13 @@ export const buildOptionsSchema = z
 
 const empty = z.object({}).strict();
 
+/** At least 64 MiB: less would not hold even a small system. */
+export const cacheLimitSchema = z
+  .number()
+  .int()
+  .min(64 * 1024 ** 2)
+  .max(2 ** 50);
+
 export const requestSchemas = {
   'app:info': empty,
   'system:resolve': z.object({ jobId, source: systemSourceSchema }).strict(),
@@ -67,6 +74,7 @@ export const requestSchemas = {
     .object({
       options: buildOptionsSchema.optional(),
       exportFolder: absolutePath.optional(),
+      cacheLimitBytes: cacheLimitSchema.optional(),
     })
     .strict(),
   'cache:stats': empty,

@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { BuildOptions, RecentSource, Settings } from '../shared/ipc.ts';
 import type { Arch, SystemSource } from '../shared/types.ts';
-import { buildOptionsSchema, systemSourceSchema } from './schemas.ts';
+import { buildOptionsSchema, cacheLimitSchema, systemSourceSchema } from './schemas.ts';
 
 export const MAX_RECENT = 8;
 
@@ -37,7 +37,12 @@ export class SettingsStore {
 
   constructor(file: string, hostArch: Arch | undefined) {
     this.file = file;
-    this.defaults = { recent: [], options: defaultOptions(hostArch), exportFolder: undefined };
+    this.defaults = {
+      recent: [],
+      options: defaultOptions(hostArch),
+      exportFolder: undefined,
+      cacheLimitBytes: undefined,
+    };
   }
 
   async get(): Promise<Settings> {
@@ -52,10 +57,12 @@ export class SettingsStore {
     const options = buildOptionsSchema.safeParse(object.options);
     const recent = z.array(recentSchema).safeParse(object.recent);
     const exportFolder = z.string().safeParse(object.exportFolder);
+    const cacheLimitBytes = cacheLimitSchema.safeParse(object.cacheLimitBytes);
     this.current = {
       recent: recent.success ? recent.data.slice(0, MAX_RECENT) : [],
       options: options.success ? options.data : this.defaults.options,
       exportFolder: exportFolder.success ? exportFolder.data : undefined,
+      cacheLimitBytes: cacheLimitBytes.success ? cacheLimitBytes.data : undefined,
     };
     return this.current;
   }

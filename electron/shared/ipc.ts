@@ -62,6 +62,8 @@ export interface Settings {
   options: BuildOptions;
   /** The folder the last export went to. */
   exportFolder: string | undefined;
+  /** The cache's size limit; undefined: the default (NETBOOT_COMPOSER_CACHE_LIMIT, else 5 GiB). */
+  cacheLimitBytes: number | undefined;
 }
 
 /** What a finished build hands to the Result step. */

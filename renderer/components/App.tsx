@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
 import { formatBytes } from '../../electron/shared/progress.ts';
 import { useApp } from '../context.tsx';
 import { BuildStep } from './BuildStep.tsx';
@@ -33,6 +33,37 @@ function useWindowTitle(): void {
   }, [status, stage, percent]);
 }
 
+function CacheLimit({ limitBytes }: { limitBytes: number }) {
+  const setCacheLimit = useApp((s) => s.setCacheLimit);
+  const [gib, setGib] = useState(String(Math.round((limitBytes / 1024 ** 3) * 10) / 10));
+  const bytes = Math.round(Number(gib) * 1024 ** 3);
+  const valid = Number.isFinite(bytes) && bytes >= 64 * 1024 ** 2;
+  return (
+    <form
+      className="inline-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (valid) void setCacheLimit(bytes);
+      }}
+    >
+      <label htmlFor="cache-limit">Limit</label>
+      <input
+        id="cache-limit"
+        type="number"
+        min={0.1}
+        step="any"
+        value={gib}
+        onChange={(e) => setGib(e.target.value)}
+        aria-describedby="cache-limit-unit"
+      />
+      <span id="cache-limit-unit">GiB</span>
+      <button type="submit" disabled={!valid || bytes === limitBytes}>
+        Set
+      </button>
+    </form>
+  );
+}
+
 function CacheChip() {
   const cache = useApp((s) => s.cache);
   const pruneCache = useApp((s) => s.pruneCache);
@@ -58,6 +89,7 @@ function CacheChip() {
         <p className="muted">
           After each build the least recently used images go until the cache fits {formatBytes(cache.limitBytes)}.
         </p>
+        <CacheLimit key={cache.limitBytes} limitBytes={cache.limitBytes} />
         <div className="row-actions">
           <button type="button" disabled={busy} onClick={() => void pruneCache(cache.limitBytes)}>
             Trim to {formatBytes(cache.limitBytes)}

@@ -235,7 +235,14 @@ describe('the app at 1024×700, in the dark', () => {
       await shot(page, 'small-dark-5-cache');
       expect((await run('find', [cacheDir, '-name', '*.sqsh'])).stdout.trim().split('\n')).toHaveLength(36);
       await page.getByRole('button', { name: 'Empty the cache' }).click();
-      await page.getByText(/^Cache 0 B/).waitFor();
+      await page.getByText(/^Cache 0 B of 5\.0 GiB/).waitFor();
+      // The limit is a setting: saved and shown; each build then keeps the cache under it.
+      await page.getByLabel('Limit').fill('2');
+      await page.getByRole('button', { name: 'Set' }).click();
+      await page.getByText(/^Cache 0 B of 2\.0 GiB/).waitFor();
+      expect(JSON.parse(await readFile(join(userDataDir, 'settings.json'), 'utf8')).cacheLimitBytes).toBe(
+        2 * 1024 ** 3,
+      );
       expect((await run('find', [cacheDir, '-name', '*.sqsh'])).stdout).toBe('');
       expect(small.pageErrors).toEqual([]);
     } finally {

@@ -21,6 +21,7 @@ describe('SettingsStore', () => {
         kernelParams: '',
       },
       exportFolder: '/srv/tftp',
+      cacheLimitBytes: undefined,
     });
     await writeFile(join(dir, 'settings.json'), 'not json');
     expect((await new SettingsStore(join(dir, 'settings.json'), undefined).get()).options.arch).toBe('x86_64-linux');

@@ -260,5 +260,11 @@ describe('the cache chip', () => {
     await user.click(screen.getByRole('button', { name: 'Empty the cache' }));
     expect(fake.calls.filter((c) => c.channel === 'cache:prune').map((c) => c.request)).toEqual([{ maxBytes: 0 }]);
     expect(await screen.findByText(/^Cache 0 B/)).toBeTruthy();
+    await user.clear(screen.getByLabelText('Limit'));
+    await user.type(screen.getByLabelText('Limit'), '2');
+    await user.click(screen.getByRole('button', { name: 'Set' }));
+    expect(fake.calls.filter((c) => c.channel === 'settings:set').map((c) => c.request)).toEqual([
+      { cacheLimitBytes: 2 * 1024 ** 3 },
+    ]);
   });
 });

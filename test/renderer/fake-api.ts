@@ -41,8 +41,10 @@ const DEFAULTS: Answers = {
         kernelParams: '',
       },
       exportFolder: undefined,
+      cacheLimitBytes: undefined,
     }),
-  'settings:set': () => ok({ recent: [], options: DEFAULT_OPTIONS, exportFolder: undefined }),
+  'settings:set': () =>
+    ok({ recent: [], options: DEFAULT_OPTIONS, exportFolder: undefined, cacheLimitBytes: undefined }),
   'cache:stats': () => ok({ dir: '/cache', bytes: 0, entries: 0, limitBytes: 8 * 1024 ** 3 }),
   'drives:list': () => ok([]),
 };
