@@ -283,9 +283,6 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
     emit({ event: 'stage', stage: 'write', message: `Writing ${request.outDir}` });
     throwIfAborted();
     await out.commit({ ramBytes: result.ramBytes, toplevel: system.toplevel });
-    await cache.recordBuild(reusedCount, packedCount);
-    // Keep the cache within its limit; another build pruning right now does the same job.
-    await cache.prune(cacheLimit);
     emit({
       event: 'done',
       paths: result.paths,
@@ -297,8 +294,11 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
       ramBytes: result.ramBytes,
       downloadBytes: result.downloadBytes,
     });
-    // After "done": the boot folder is complete; what is left is freeing the
-    // files it replaced, which the user need not wait for.
+    // After "done": the boot folder is complete; what is left is housekeeping
+    // the user need not wait for. The lease is still held, so the prune keeps
+    // this build's entries; another build pruning right now does the same job.
+    await cache.recordBuild(reusedCount, packedCount);
+    await cache.prune(cacheLimit);
     await out.release();
     return result;
   } catch (error) {
