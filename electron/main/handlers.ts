@@ -12,6 +12,7 @@ import { listRemovableDrives } from './drives.ts';
 import { SettingsStore } from './settings.ts';
 import type {
   AppInfo,
+  BuildOptions,
   BuildOutcome,
   CacheSummary,
   Drive,
@@ -28,7 +29,7 @@ import type { Arch, BuildEvent, SystemSource } from '../shared/types.ts';
 import { build, resolveSystem, SCRIPT_NAME } from '../pipeline/build.ts';
 import { cacheStats, defaultCacheDir, pruneCache } from '../pipeline/cache.ts';
 import { queryClosure } from '../pipeline/closure.ts';
-import { NetbootError } from '../pipeline/errors.ts';
+import { CanceledError, NetbootError } from '../pipeline/errors.ts';
 import { exportBootFolder } from '../pipeline/export.ts';
 import { listFlakeSystems } from '../pipeline/nix.ts';
 
@@ -79,6 +80,8 @@ export class MainHandlers {
   readonly settings: SettingsStore;
   readonly cacheDir: string;
   private readonly jobs = new Map<string, Job>();
+  /** The last build of each boot folder: two windows building one system take turns. */
+  private readonly folderTurns = new Map<string, Promise<unknown>>();
   private readonly options: MainOptions;
 
   constructor(options: MainOptions) {
@@ -152,6 +155,42 @@ export class MainHandlers {
     return summary;
   }
 
+  private async buildInto(
+    outDir: string,
+    source: SystemSource,
+    options: BuildOptions,
+    signal: AbortSignal,
+    emit: (event: BuildEvent) => void,
+  ): Promise<BuildOutcome> {
+    const result = await build(
+      {
+        source,
+        outDir,
+        arch: options.arch,
+        squashfsCompression: options.squashfs,
+        initrdCompression: options.initrd,
+        kernelParams: options.kernelParams,
+        cacheDir: this.cacheDir,
+        cacheLimitBytes: (await this.settings.get()).cacheLimitBytes,
+      },
+      { signal, onEvent: emit },
+    );
+    await this.settings.set({ options });
+    await this.settings.addRecent(source, result.system.name);
+    const outcome: BuildOutcome = {
+      outDir,
+      files: result.files,
+      paths: result.paths,
+      packed: result.packed,
+      reused: result.reused,
+      seconds: result.seconds,
+      ramBytes: result.ramBytes,
+      downloadBytes: result.downloadBytes,
+      script: await readFile(join(outDir, SCRIPT_NAME), 'utf8'),
+    };
+    return outcome;
+  }
+
   readonly handlers: Handlers = {
     'app:info': async (): Promise<AppInfo> => ({
       version: this.options.version,
@@ -178,33 +217,25 @@ export class MainHandlers {
     'build:start': ({ jobId, source, options }, sender) =>
       this.job(jobId, sender, async (signal, emit) => {
         const outDir = bootFolderFor(this.options.userDataDir, source);
-        const result = await build(
-          {
-            source,
-            outDir,
-            arch: options.arch,
-            squashfsCompression: options.squashfs,
-            initrdCompression: options.initrd,
-            kernelParams: options.kernelParams,
-            cacheDir: this.cacheDir,
-            cacheLimitBytes: (await this.settings.get()).cacheLimitBytes,
-          },
-          { signal, onEvent: emit },
-        );
-        await this.settings.set({ options });
-        await this.settings.addRecent(source, result.system.name);
-        const outcome: BuildOutcome = {
-          outDir,
-          files: result.files,
-          paths: result.paths,
-          packed: result.packed,
-          reused: result.reused,
-          seconds: result.seconds,
-          ramBytes: result.ramBytes,
-          downloadBytes: result.downloadBytes,
-          script: await readFile(join(outDir, SCRIPT_NAME), 'utf8'),
-        };
-        return outcome;
+        // One build per boot folder at a time, or two windows would race for its record.
+        const before = this.folderTurns.get(outDir);
+        let done!: () => void;
+        const turn = new Promise<void>((resolve) => (done = resolve));
+        this.folderTurns.set(outDir, turn);
+        try {
+          if (before) {
+            emit({ event: 'stage', stage: 'resolve', message: 'Waiting for another build of this system to finish' });
+            await Promise.race([
+              before,
+              new Promise((_, reject) => signal.addEventListener('abort', reject, { once: true })),
+            ]).catch(() => undefined);
+            if (signal.aborted) throw new CanceledError();
+          }
+          return await this.buildInto(outDir, source, options, signal, emit);
+        } finally {
+          done();
+          if (this.folderTurns.get(outDir) === turn) this.folderTurns.delete(outDir);
+        }
       }),
 
     'job:cancel': async ({ jobId }, sender) => {

@@ -2,12 +2,13 @@
  * MainHandlers with the real pipeline and Nix, as the page reaches them
  * through the IPC router.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MainHandlers, type Sender } from '../../electron/main/handlers.ts';
 import { createIpcRouter } from '../../electron/main/ipc.ts';
-import { tempDir } from '../helpers/fixtures.ts';
+import type { JobEvent } from '../../electron/shared/ipc.ts';
+import { buildFixture, tempDir } from '../helpers/fixtures.ts';
 
 const sender: Sender = { id: 7, send: () => undefined, isDestroyed: () => false };
 
@@ -83,5 +84,48 @@ describe('system:resolve', () => {
         message: expect.stringMatching(/ is not in the Nix store \(\/nix\/store\); give a system built by Nix/),
       },
     });
+  });
+});
+
+describe('build:start', () => {
+  it('builds one system from two windows at once in turn, so both get the boot folder whole', async () => {
+    const toplevel = await buildFixture();
+    const main = await handlers();
+    const router = createIpcRouter(main, () => true);
+    const events: Array<{ window: number; message: string }> = [];
+    const windowOf = (id: number): Sender => ({
+      id,
+      isDestroyed: () => false,
+      send: (_channel, payload) => {
+        const { event } = payload as JobEvent;
+        if (event.event === 'stage') events.push({ window: id, message: event.message });
+      },
+    });
+    const request = (jobId: string) => ({
+      jobId,
+      source: { kind: 'toplevel', path: toplevel },
+      options: {
+        arch: 'x86_64-linux',
+        squashfs: { name: 'zstd', level: 6 },
+        initrd: { name: 'none' },
+        kernelParams: '',
+      },
+    });
+    const [first, second] = await Promise.all([
+      router('build:start', { sender: windowOf(1) }, request('one')),
+      router('build:start', { sender: windowOf(2) }, request('two')),
+    ]);
+    expect(first).toMatchObject({ ok: true });
+    expect(second).toMatchObject({ ok: true, value: { packed: 0 } });
+    // The second waited for the first to finish before it started.
+    const order = events.map((e) => `${e.window}:${e.message.split(' ')[0]}`);
+    expect(order.indexOf('2:Waiting')).toBeGreaterThanOrEqual(0);
+    expect(order.indexOf('2:Reading')).toBeGreaterThan(order.lastIndexOf('1:Writing'));
+    if (first.ok) {
+      const record = JSON.parse(
+        await readFile(join((first.value as { outDir: string }).outDir, '.netboot-composer.json'), 'utf8'),
+      );
+      expect(Object.keys(record.files).sort()).toEqual(['bzImage', 'initrd', 'manifest', 'netboot.ipxe', 'nix-store']);
+    }
   });
 });
