@@ -15,25 +15,7 @@
   generation ? "0",
 }:
 let
-  bb = builtins.path {
-    path = bootstrap;
-    name = "busybox-bootstrap";
-  };
-  run =
-    name: script: attrs:
-    derivation (
-      {
-        inherit name;
-        system = builtins.currentSystem;
-        builder = "${bb}/bin/busybox";
-        args = [
-          "sh"
-          "-euc"
-          script
-        ];
-      }
-      // attrs
-    );
+  inherit (import ../assets/nix/busybox-run.nix { inherit bootstrap; }) run;
   demoSystem = builtins.storePath demo;
   packagePaths = map builtins.storePath (builtins.fromJSON (builtins.readFile packages));
 

@@ -28,27 +28,9 @@ let
   };
   inherit (seed.config.boot.initrd) postMountCommands;
 
-  busyboxBootstrap = builtins.path {
-    path = bootstrap;
-    name = "busybox-bootstrap";
-  };
-
-  # A derivation built by a busybox shell script. Busybox prefers its own
-  # applets, so scripts need no PATH.
-  run =
-    name: script: attrs:
-    derivation (
-      {
-        inherit name system;
-        builder = "${busyboxBootstrap}/bin/busybox";
-        args = [
-          "sh"
-          "-euc"
-          script
-        ];
-      }
-      // attrs
-    );
+  builders = import ../nix/busybox-run.nix { inherit bootstrap system; };
+  inherit (builders) run;
+  busyboxBootstrap = builders.busybox;
 
   fill =
     template: vars:
