@@ -7,21 +7,22 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { kernelFileName, INITRD_NAMES } from '../electron/shared/boot-folder.ts';
 import { ipxeScript } from '../electron/shared/ipxe.ts';
-import type {
-  AppInfo,
-  BuildOptions,
-  BuildOutcome,
-  CacheSummary,
-  Drive,
-  ErrorInfo,
-  ExportResult,
-  ExportTarget,
-  FlakeConfiguration,
-  JobEvent,
-  NetbootApi,
-  Result,
-  Settings,
-  SystemSummary,
+import {
+  defaultBuildOptions,
+  type AppInfo,
+  type BuildOptions,
+  type BuildOutcome,
+  type CacheSummary,
+  type Drive,
+  type ErrorInfo,
+  type ExportResult,
+  type ExportTarget,
+  type FlakeConfiguration,
+  type JobEvent,
+  type NetbootApi,
+  type Result,
+  type Settings,
+  type SystemSummary,
 } from '../electron/shared/ipc.ts';
 import { BuildProgress, type PathState } from '../electron/shared/progress.ts';
 import type { BuildStage, SystemSource } from '../electron/shared/types.ts';
@@ -327,12 +328,7 @@ export function createAppStore(api: NetbootApi, storeOptions: StoreOptions = {})
       },
 
       // --- options
-      options: {
-        arch: 'x86_64-linux',
-        squashfs: { name: 'zstd', level: 6 },
-        initrd: { name: 'none' },
-        kernelParams: '',
-      },
+      options: defaultBuildOptions(undefined),
       setOptions(patch) {
         const options = { ...get().options, ...patch };
         set({ options });

@@ -176,19 +176,9 @@ export class MainHandlers {
       { signal, onEvent: emit },
     );
     await this.settings.set({ options });
-    await this.settings.addRecent(source, result.system.name);
-    const outcome: BuildOutcome = {
-      outDir,
-      files: result.files,
-      paths: result.paths,
-      packed: result.packed,
-      reused: result.reused,
-      seconds: result.seconds,
-      ramBytes: result.ramBytes,
-      downloadBytes: result.downloadBytes,
-      script: await readFile(join(outDir, SCRIPT_NAME), 'utf8'),
-    };
-    return outcome;
+    const { system, ...summary } = result;
+    await this.settings.addRecent(source, system.name);
+    return { ...summary, script: await readFile(join(outDir, SCRIPT_NAME), 'utf8') };
   }
 
   readonly handlers: Handlers = {

@@ -7,20 +7,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import type { BuildOptions, RecentSource, Settings } from '../shared/ipc.ts';
+import { defaultBuildOptions, type RecentSource, type Settings } from '../shared/ipc.ts';
 import type { Arch, SystemSource } from '../shared/types.ts';
 import { buildOptionsSchema, cacheLimitSchema, systemSourceSchema } from './schemas.ts';
 
 export const MAX_RECENT = 8;
-
-export function defaultOptions(hostArch: Arch | undefined): BuildOptions {
-  return {
-    arch: hostArch ?? 'x86_64-linux',
-    squashfs: { name: 'zstd', level: 6 },
-    initrd: { name: 'none' },
-    kernelParams: '',
-  };
-}
 
 const recentSchema = z.object({ source: systemSourceSchema, label: z.string(), usedAt: z.string() });
 
@@ -39,7 +30,7 @@ export class SettingsStore {
     this.file = file;
     this.defaults = {
       recent: [],
-      options: defaultOptions(hostArch),
+      options: defaultBuildOptions(hostArch),
       exportFolder: undefined,
       cacheLimitBytes: undefined,
     };

@@ -14,6 +14,7 @@ import {
   ARCHES,
   type Arch,
   type BuildEvent,
+  type BuildSummary,
   type InitrdCompression,
   type NixosSystem,
   type OutputFile,
@@ -57,16 +58,8 @@ export interface BuildRequest {
   jobs?: number | undefined;
 }
 
-export interface BuildResult {
+export interface BuildResult extends BuildSummary {
   system: NixosSystem;
-  outDir: string;
-  files: OutputFile[];
-  paths: number;
-  packed: number;
-  reused: number;
-  seconds: number;
-  ramBytes: number;
-  downloadBytes: number;
 }
 
 export interface BuildHooks {
@@ -266,8 +259,7 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
       .reduce((s, f) => s + f.bytes, 0);
     const kernelBytes = files.find((f) => f.name === kernelName)?.bytes ?? 0;
     const squashfsBytes = packed.reduce((sum, item) => sum + item.squashfs.bytes, 0);
-    const result: BuildResult = {
-      system,
+    const summary: BuildSummary = {
       outDir: request.outDir,
       files,
       paths: packed.length,
@@ -280,20 +272,11 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
       ramBytes: closure.totalBytes + squashfsBytes + initrdBytes + kernelBytes,
       downloadBytes: kernelBytes + initrdBytes,
     };
+    const result: BuildResult = { system, ...summary };
     emit({ event: 'stage', stage: 'write', message: `Writing ${request.outDir}` });
     throwIfAborted();
     await out.commit({ ramBytes: result.ramBytes, toplevel: system.toplevel });
-    emit({
-      event: 'done',
-      paths: result.paths,
-      packed: result.packed,
-      reused: result.reused,
-      outDir: result.outDir,
-      files: result.files,
-      seconds: result.seconds,
-      ramBytes: result.ramBytes,
-      downloadBytes: result.downloadBytes,
-    });
+    emit({ event: 'done', ...summary });
     // After "done": the boot folder is complete; what is left is housekeeping
     // the user need not wait for. The lease is still held, so the prune keeps
     // this build's entries; another build pruning right now does the same job.

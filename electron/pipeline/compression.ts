@@ -8,12 +8,16 @@ import {
   type InitrdCompression,
   type SquashfsCompression,
 } from '../shared/types.ts';
-import { INITRD_LEVELS, SQUASHFS_LEVELS, type LevelRange } from '../shared/compression.ts';
+import {
+  DEFAULT_INITRD_COMPRESSION,
+  DEFAULT_SQUASHFS_COMPRESSION,
+  INITRD_LEVELS,
+  SQUASHFS_LEVELS,
+  type LevelRange,
+} from '../shared/compression.ts';
 import { NetbootError } from './errors.ts';
 
-/** What a build uses when the user does not say. */
-export const DEFAULT_SQUASHFS_COMPRESSION: SquashfsCompression = { name: 'zstd', level: 6 };
-export const DEFAULT_INITRD_COMPRESSION: InitrdCompression = { name: 'none' };
+export { DEFAULT_INITRD_COMPRESSION, DEFAULT_SQUASHFS_COMPRESSION };
 
 function parse<Name extends string>(
   text: string,

@@ -27,6 +27,10 @@ export const INITRD_LEVELS: Record<InitrdCompression['name'], LevelRange | undef
   xz: { min: 0, max: 9, default: 6 },
 };
 
+/** What a build uses when the user does not say. */
+export const DEFAULT_SQUASHFS_COMPRESSION: SquashfsCompression = { name: 'zstd', level: 6 };
+export const DEFAULT_INITRD_COMPRESSION: InitrdCompression = { name: 'none' };
+
 /** True when `level` is one `name` takes (or is absent). */
 export function levelFits(
   levels: Record<string, LevelRange | undefined>,

@@ -12,12 +12,14 @@
 import type {
   Arch,
   BuildEvent,
+  BuildSummary,
+  OutputFile,
   InitrdCompression,
   NixosSystem,
-  OutputFile,
   SquashfsCompression,
   SystemSource,
 } from './types.ts';
+import { DEFAULT_INITRD_COMPRESSION, DEFAULT_SQUASHFS_COMPRESSION } from './compression.ts';
 
 /** What the app shows about a system once it is resolved. */
 export interface SystemSummary {
@@ -57,6 +59,16 @@ export interface BuildOptions {
   kernelParams: string;
 }
 
+/** The options before the user changes any: the machine's own architecture, the CLI's compressors. */
+export function defaultBuildOptions(hostArch: Arch | undefined): BuildOptions {
+  return {
+    arch: hostArch ?? 'x86_64-linux',
+    squashfs: DEFAULT_SQUASHFS_COMPRESSION,
+    initrd: DEFAULT_INITRD_COMPRESSION,
+    kernelParams: '',
+  };
+}
+
 export interface Settings {
   recent: RecentSource[];
   options: BuildOptions;
@@ -67,15 +79,7 @@ export interface Settings {
 }
 
 /** What a finished build hands to the Result step. */
-export interface BuildOutcome {
-  outDir: string;
-  files: OutputFile[];
-  paths: number;
-  packed: number;
-  reused: number;
-  seconds: number;
-  ramBytes: number;
-  downloadBytes: number;
+export interface BuildOutcome extends BuildSummary {
   /** The netboot.ipxe that was written. */
   script: string;
 }

@@ -58,6 +58,20 @@ export interface OutputFile {
   bytes: number;
 }
 
+/** What a finished build made: the CLI's `done` event, the app's Result step. */
+export interface BuildSummary {
+  outDir: string;
+  files: OutputFile[];
+  paths: number;
+  packed: number;
+  reused: number;
+  seconds: number;
+  /** RAM a machine needs to boot the image: the unpacked store plus the initrds. */
+  ramBytes: number;
+  /** What iPXE downloads: the kernel and the initrds. */
+  downloadBytes: number;
+}
+
 /** Events a build reports, in order: one system, one closure, path events, files, done. */
 export type BuildEvent =
   | { event: 'stage'; stage: BuildStage; message: string }
@@ -77,18 +91,6 @@ export type BuildEvent =
       seconds: number;
     }
   | { event: 'file'; name: string; bytes: number; reused: boolean }
-  | {
-      event: 'done';
-      paths: number;
-      packed: number;
-      reused: number;
-      outDir: string;
-      files: OutputFile[];
-      seconds: number;
-      /** RAM a machine needs to boot the image: the unpacked store plus the initrds. */
-      ramBytes: number;
-      /** What iPXE downloads: the kernel and the initrds. */
-      downloadBytes: number;
-    };
+  | ({ event: 'done' } & BuildSummary);
 
 export type BuildStage = 'resolve' | 'closure' | 'pack' | 'assemble' | 'write';

@@ -10,9 +10,10 @@ import type {
   RequestOf,
   ResponseOf,
   Result,
+  Settings,
   SystemSummary,
 } from '../../electron/shared/ipc.ts';
-import { INVOKE_CHANNELS, methodName } from '../../electron/shared/ipc.ts';
+import { defaultBuildOptions, INVOKE_CHANNELS, methodName } from '../../electron/shared/ipc.ts';
 
 export type Answers = {
   [C in InvokeChannel]?: (request: RequestOf<C>) => Result<ResponseOf<C>> | Promise<Result<ResponseOf<C>>>;
@@ -29,32 +30,20 @@ export function ok<T>(value: T): Result<T> {
   return { ok: true, value };
 }
 
+const SETTINGS: Settings = {
+  recent: [],
+  options: defaultBuildOptions('x86_64-linux'),
+  exportFolder: undefined,
+  cacheLimitBytes: undefined,
+};
+
 const DEFAULTS: Answers = {
   'app:info': () => ok({ version: '0.1.0', platform: 'linux', hostArch: 'x86_64-linux' }),
-  'settings:get': () =>
-    ok({
-      recent: [],
-      options: {
-        arch: 'x86_64-linux',
-        squashfs: { name: 'zstd', level: 6 },
-        initrd: { name: 'none' },
-        kernelParams: '',
-      },
-      exportFolder: undefined,
-      cacheLimitBytes: undefined,
-    }),
-  'settings:set': () =>
-    ok({ recent: [], options: DEFAULT_OPTIONS, exportFolder: undefined, cacheLimitBytes: undefined }),
+  'settings:get': () => ok(SETTINGS),
+  'settings:set': () => ok(SETTINGS),
   'cache:stats': () => ok({ dir: '/cache', bytes: 0, entries: 0, limitBytes: 8 * 1024 ** 3 }),
   'drives:list': () => ok([]),
 };
-
-export const DEFAULT_OPTIONS = {
-  arch: 'x86_64-linux',
-  squashfs: { name: 'zstd', level: 6 },
-  initrd: { name: 'none' },
-  kernelParams: '',
-} as const;
 
 export function fakeApi(answers: Answers = {}): FakeApi {
   const calls: FakeApi['calls'] = [];
