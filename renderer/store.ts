@@ -107,8 +107,6 @@ export interface BuildSlice {
   warnings: string[];
   buildError: ErrorInfo | undefined;
   outcome: BuildOutcome | undefined;
-  /** The options the outcome was built with. */
-  builtWith: BuildOptions | undefined;
   startBuild(): Promise<void>;
   cancelBuild(): void;
   /** Apply one event of the running build (called by the bridge). */
@@ -180,10 +178,6 @@ export function buildBlocker(state: Pick<AppState, 'summary' | 'options' | 'buil
   }
   if (/[\r\n]/.test(options.kernelParams)) return 'Kernel parameters must be on one line.';
   return undefined;
-}
-
-function failure(error: ErrorInfo): ErrorInfo {
-  return error;
 }
 
 const unexpected = (error: unknown): ErrorInfo => ({
@@ -279,7 +273,7 @@ export function createAppStore(api: NetbootApi, storeOptions: StoreOptions = {})
       systemError: undefined,
       async chooseFlake() {
         const folder = await call(() => api.dialogChooseFolder({ purpose: 'flake' }));
-        if (!folder.ok) return set({ systemError: failure(folder.error) });
+        if (!folder.ok) return set({ systemError: folder.error });
         if (folder.value) await get().listFlake(folder.value);
       },
       async listFlake(ref) {
@@ -293,7 +287,7 @@ export function createAppStore(api: NetbootApi, storeOptions: StoreOptions = {})
       },
       async chooseBuiltSystem() {
         const folder = await call(() => api.dialogChooseFolder({ purpose: 'system' }));
-        if (!folder.ok) return set({ systemError: failure(folder.error) });
+        if (!folder.ok) return set({ systemError: folder.error });
         if (folder.value) await get().resolve({ kind: 'toplevel', path: folder.value }, folder.value);
       },
       async resolve(source, label) {
@@ -345,7 +339,6 @@ export function createAppStore(api: NetbootApi, storeOptions: StoreOptions = {})
       warnings: [],
       buildError: undefined,
       outcome: undefined,
-      builtWith: undefined,
       async startBuild() {
         const state = get();
         const blocker = buildBlocker(state);
@@ -374,7 +367,6 @@ export function createAppStore(api: NetbootApi, storeOptions: StoreOptions = {})
             buildJob: undefined,
             buildStatus: 'done',
             outcome: answer.value,
-            builtWith: options,
             step: 'result',
             stageMessage: `${paths} store paths in ${seconds.toFixed(1)} s: ${packed} packed, ${reused} reused from the cache.`,
           });

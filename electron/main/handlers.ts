@@ -26,7 +26,8 @@ import type {
 } from '../shared/ipc.ts';
 import { JOB_EVENT_CHANNEL } from '../shared/ipc.ts';
 import type { Arch, BuildEvent, SystemSource } from '../shared/types.ts';
-import { build, resolveSystem, SCRIPT_NAME } from '../pipeline/build.ts';
+import { SCRIPT_NAME } from '../shared/boot-folder.ts';
+import { build, resolveSystem } from '../pipeline/build.ts';
 import { cacheStats, defaultCacheDir, pruneCache } from '../pipeline/cache.ts';
 import { queryClosure } from '../pipeline/closure.ts';
 import { CanceledError, NetbootError } from '../pipeline/errors.ts';

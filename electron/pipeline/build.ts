@@ -29,7 +29,7 @@ import { cpioParts, type CpioPart } from './cpio.ts';
 import { buildDemo } from './demo.ts';
 import { CanceledError, isAbort, NetbootError } from './errors.ts';
 import { gzipRegistration, joinParts, manifestEntries, segmentParts, writeArchive } from './initrd.ts';
-import { ipxeScript } from './ipxe.ts';
+import { ipxeScript } from '../shared/ipxe.ts';
 import { buildFlakeSystem } from './nix.ts';
 import { OutDir } from './output.ts';
 import { packClosure, planFiles, planPacking, type Packed } from './pack.ts';
@@ -66,8 +66,6 @@ export interface BuildHooks {
   onEvent?: (event: BuildEvent) => void;
   signal?: AbortSignal | undefined;
 }
-
-export { INITRD_NAMES, kernelFileName, SCRIPT_NAME };
 
 /** A promise with its resolve and reject at hand; settled once, later calls ignored. */
 function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {

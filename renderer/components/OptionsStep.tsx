@@ -1,11 +1,16 @@
-import { INITRD_LEVELS, SQUASHFS_LEVELS, type LevelRange } from '../../electron/shared/compression.ts';
+import {
+  DEFAULT_INITRD_COMPRESSION,
+  DEFAULT_SQUASHFS_COMPRESSION,
+  INITRD_LEVELS,
+  SQUASHFS_LEVELS,
+  type LevelRange,
+} from '../../electron/shared/compression.ts';
 import type { BuildOptions, SystemSummary } from '../../electron/shared/ipc.ts';
 import { formatBytes } from '../../electron/shared/progress.ts';
 import {
   ARCHES,
   INITRD_COMPRESSORS,
   SQUASHFS_COMPRESSORS,
-  type InitrdCompression,
   type SquashfsCompression,
 } from '../../electron/shared/types.ts';
 import { useApp } from '../context.tsx';
@@ -61,6 +66,65 @@ function LevelField({
   );
 }
 
+interface Compression<Name extends string> {
+  name: Name;
+  level?: number | undefined;
+}
+
+/** A compressor and its level; choosing another compressor starts at its usual level. */
+function CompressorField<Name extends string>({
+  id,
+  label,
+  names,
+  levels,
+  preferred,
+  describe,
+  value,
+  onChange,
+}: {
+  id: string;
+  label: string;
+  names: readonly Name[];
+  levels: Record<Name, LevelRange | undefined>;
+  /** The default setting: its level is the one to start at for its compressor. */
+  preferred: Compression<Name>;
+  describe: (name: Name) => string;
+  value: Compression<Name>;
+  onChange: (value: Compression<Name>) => void;
+}) {
+  return (
+    <div className="field-row">
+      <div className="field">
+        <label htmlFor={id}>{label}</label>
+        <select
+          id={id}
+          value={value.name}
+          onChange={(e) => {
+            const name = e.target.value as Name;
+            const range = levels[name];
+            onChange(range ? { name, level: name === preferred.name ? preferred.level : range.default } : { name });
+          }}
+        >
+          {names.map((name) => (
+            <option key={name} value={name}>
+              {describe(name)}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div className="field narrow">
+        <label htmlFor={`${id}-level`}>Level</label>
+        <LevelField
+          id={`${id}-level`}
+          range={levels[value.name]}
+          value={value.level}
+          onChange={(level) => onChange({ name: value.name, level })}
+        />
+      </div>
+    </div>
+  );
+}
+
 /** Step 2: architecture, compressors, kernel parameters; what the image will need. */
 export function OptionsStep() {
   const summary = useApp((s) => s.summary);
@@ -71,9 +135,6 @@ export function OptionsStep() {
   if (!summary) return null;
   const { ramBytes, downloadBytes } = estimate(summary, options);
   const mismatch = summary.system.system !== options.arch;
-
-  const setSquashfs = (squashfs: SquashfsCompression): void => setOptions({ squashfs });
-  const setInitrd = (initrd: InitrdCompression): void => setOptions({ initrd });
 
   return (
     <section className="step" aria-labelledby="options-title">
@@ -112,65 +173,26 @@ export function OptionsStep() {
             ) : null}
           </fieldset>
 
-          <div className="field-row">
-            <div className="field">
-              <label htmlFor="squashfs">Squashfs compressor</label>
-              <select
-                id="squashfs"
-                value={options.squashfs.name}
-                onChange={(e) => {
-                  const name = e.target.value as SquashfsCompression['name'];
-                  const range = SQUASHFS_LEVELS[name];
-                  setSquashfs(range ? { name, level: name === 'zstd' ? 6 : range.default } : { name });
-                }}
-              >
-                {SQUASHFS_COMPRESSORS.map((name) => (
-                  <option key={name} value={name}>
-                    {name} — {SQUASHFS_HINTS[name]}
-                  </option>
-                ))}
-              </select>
-            </div>
-            <div className="field narrow">
-              <label htmlFor="squashfs-level">Level</label>
-              <LevelField
-                id="squashfs-level"
-                range={SQUASHFS_LEVELS[options.squashfs.name]}
-                value={options.squashfs.level}
-                onChange={(level) => setSquashfs({ name: options.squashfs.name, level })}
-              />
-            </div>
-          </div>
-
-          <div className="field-row">
-            <div className="field">
-              <label htmlFor="initrd">Initrd compressor</label>
-              <select
-                id="initrd"
-                value={options.initrd.name}
-                onChange={(e) => {
-                  const name = e.target.value as InitrdCompression['name'];
-                  const range = INITRD_LEVELS[name];
-                  setInitrd(range ? { name, level: range.default } : { name });
-                }}
-              >
-                {INITRD_COMPRESSORS.map((name) => (
-                  <option key={name} value={name}>
-                    {name === 'none' ? 'none — the squashfs images are compressed already' : name}
-                  </option>
-                ))}
-              </select>
-            </div>
-            <div className="field narrow">
-              <label htmlFor="initrd-level">Level</label>
-              <LevelField
-                id="initrd-level"
-                range={INITRD_LEVELS[options.initrd.name]}
-                value={options.initrd.level}
-                onChange={(level) => setInitrd({ name: options.initrd.name, level })}
-              />
-            </div>
-          </div>
+          <CompressorField
+            id="squashfs"
+            label="Squashfs compressor"
+            names={SQUASHFS_COMPRESSORS}
+            levels={SQUASHFS_LEVELS}
+            preferred={DEFAULT_SQUASHFS_COMPRESSION}
+            describe={(name) => `${name} — ${SQUASHFS_HINTS[name]}`}
+            value={options.squashfs}
+            onChange={(squashfs) => setOptions({ squashfs })}
+          />
+          <CompressorField
+            id="initrd"
+            label="Initrd compressor"
+            names={INITRD_COMPRESSORS}
+            levels={INITRD_LEVELS}
+            preferred={DEFAULT_INITRD_COMPRESSION}
+            describe={(name) => (name === 'none' ? 'none — the squashfs images are compressed already' : name)}
+            value={options.initrd}
+            onChange={(initrd) => setOptions({ initrd })}
+          />
 
           <div className="field">
             <label htmlFor="kernel-params">Extra kernel parameters</label>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ipxeScript, kernelCommandLine } from '../../electron/pipeline/ipxe.ts';
+import { ipxeScript, kernelCommandLine } from '../../electron/shared/ipxe.ts';
 
 const input = {
   title: 'nixos-system-router-25.11',
