@@ -7,9 +7,10 @@
  */
 import { copyFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { BuildEvent, OutputFile } from '../shared/types.ts';
+import type { BuildEvent, ExportSpec, ExportSummary, OutputFile } from '../shared/types.ts';
 import { CanceledError, isAbort, NetbootError } from './errors.ts';
 import { OutDir, readBootFolderFiles } from './output.ts';
+import { makeUsbImage, writeUsbStick } from './usb.ts';
 
 export interface ExportHooks {
   onEvent?: (event: BuildEvent) => void;
@@ -50,4 +51,24 @@ export async function exportBootFolder(
     throw error;
   }
   return { dir: to, files };
+}
+
+/**
+ * Export the boot folder `from` as `spec` says: the one entry point of the
+ * CLI's `export` and the app's export step.
+ */
+export async function exportTo(from: string, spec: ExportSpec, hooks: ExportHooks = {}): Promise<ExportSummary> {
+  switch (spec.kind) {
+    case 'folder': {
+      const { dir, files } = await exportBootFolder(from, spec.dir, hooks);
+      return { kind: 'folder', dir, files, notes: [] };
+    }
+    case 'usb-image':
+      return makeUsbImage(from, spec.file, hooks);
+    case 'usb':
+      return writeUsbStick(from, spec.dir, hooks);
+    case 'tftp':
+    case 'http':
+      throw new NetbootError(`${spec.kind} exports are not implemented yet.`);
+  }
 }

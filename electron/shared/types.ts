@@ -94,3 +94,62 @@ export type BuildEvent =
   | ({ event: 'done' } & BuildSummary);
 
 export type BuildStage = 'resolve' | 'closure' | 'pack' | 'assemble' | 'write';
+
+/** The firmware a test boot runs under; a USB image boots on both. */
+export const FIRMWARES = ['bios', 'uefi'] as const;
+export type Firmware = (typeof FIRMWARES)[number];
+
+/** Where an export goes, and what it makes there. */
+export type ExportSpec =
+  /** The boot folder's files, as they are. */
+  | { kind: 'folder'; dir: string }
+  /** The boot files (in `subdir` if given), the iPXE loaders to chainload, and a dnsmasq snippet. */
+  | { kind: 'tftp'; dir: string; subdir?: string | undefined }
+  /** The boot files and a netboot.ipxe that fetches them from `baseUrl` by absolute URL. */
+  | { kind: 'http'; dir: string; baseUrl: string }
+  /** A mounted USB stick: the kernel, the initrds and the boot loaders' files. */
+  | { kind: 'usb'; dir: string }
+  /** A disk image (MBR, one FAT partition) that boots on BIOS (syslinux) and UEFI (GRUB). */
+  | { kind: 'usb-image'; file: string };
+export type ExportKind = ExportSpec['kind'];
+
+/** Something an export wants the user to know or do next, in one sentence. */
+export interface ExportNote {
+  level: 'info' | 'warning';
+  message: string;
+}
+
+/** What an export made. */
+export interface ExportSummary {
+  kind: ExportKind;
+  /** The folder written; for usb-image, the folder that holds the image. */
+  dir: string;
+  /** For usb-image: the image file. */
+  file?: string | undefined;
+  /** What was written (for usb-image: the files inside the image). */
+  files: OutputFile[];
+  notes: ExportNote[];
+}
+
+export type Accel = 'kvm' | 'tcg';
+
+/** How a test boot ended. */
+export interface TestBootResult {
+  passed: boolean;
+  /** Why it failed, in one sentence; the matched line when it passed. */
+  reason: string;
+  accel: Accel;
+  firmware: Firmware;
+  memoryMiB: number;
+  seconds: number;
+  /** The last console lines, for the report. */
+  lastLines: string[];
+}
+
+/** Events of a test boot, in order: boot-start, accel, console output, then the result. */
+export type BootEvent =
+  | { event: 'boot-start'; firmware: Firmware; medium: 'network' | 'usb'; memoryMiB: number }
+  | { event: 'accel'; accel: Accel; why: string }
+  /** Raw serial console output, escape sequences and all (for a terminal). */
+  | { event: 'console'; data: string }
+  | ({ event: 'boot-result' } & TestBootResult);
