@@ -9,8 +9,8 @@
  * Exit codes: 0 done, 1 failed, 2 bad usage, 130 interrupted.
  */
 import { parseArgs } from 'node:util';
-import { ARCHES, type Arch, type BuildEvent, type SystemSource } from '../shared/types.ts';
-import { bootMemoryMiB, testBoot } from '../pipeline/boot.ts';
+import { ARCHES, FIRMWARES, type Arch, type BuildEvent, type Firmware, type SystemSource } from '../shared/types.ts';
+import { bootMemoryMiB, testBoot, usbImageMemoryMiB } from '../pipeline/boot.ts';
 import { build, type BuildRequest } from '../pipeline/build.ts';
 import { cacheStats, defaultCacheDir, defaultCacheLimit, parseSize, pruneCache } from '../pipeline/cache.ts';
 import { formatBytes } from '../shared/progress.ts';
@@ -25,8 +25,8 @@ const USAGE = `Usage:
         [--arch x86_64-linux|aarch64-linux] [--squashfs-compression NAME[:LEVEL]]
         [--initrd-compression NAME[:LEVEL]|none] [--cache DIR] [--cache-limit SIZE]
         [--kernel-params "..."] [--jobs N] [--json] [--debug]
-  netboot-composer test-boot --dir BOOT_FOLDER [--expect REGEX] [--timeout SECONDS]
-        [--memory MIB] [--quiet] [--json] [--debug]
+  netboot-composer test-boot (--dir BOOT_FOLDER | --usb-image FILE) [--firmware bios|uefi]
+        [--expect REGEX] [--timeout SECONDS] [--memory MIB] [--quiet] [--json] [--debug]
   netboot-composer demo [--out DIR] [--cache DIR] [--no-boot] [--json] [--debug]
   netboot-composer cache stats [--cache DIR] [--json]
   netboot-composer cache prune [--max-size SIZE] [--cache DIR] [--json]
@@ -34,9 +34,11 @@ const USAGE = `Usage:
   build      Pack a NixOS system into a boot folder: kernel, initrd, manifest,
              nix-store and netboot.ipxe. Store paths packed before are reused
              from the cache (default ${defaultCacheDir()}).
-  test-boot  Netboot a boot folder in QEMU (BIOS, iPXE, QEMU's own TFTP) and
-             wait for REGEX on the serial console (default: the demo's marker
-             or a NixOS login prompt).
+  test-boot  Boot in QEMU and wait for REGEX on the serial console (default:
+             the demo's marker or a NixOS login prompt). --dir netboots a boot
+             folder (iPXE over QEMU's own TFTP); --usb-image boots a USB image
+             as a stick, with no network. Firmware: bios (SeaBIOS, default)
+             or uefi (OVMF). Memory: what the image needs, with headroom.
   demo       Build the bundled demo system into out/demo and boot it.
   cache      stats: the cache's size, entries, limit and the last build's hits.
              prune: remove the least recently used entries until the cache
@@ -194,6 +196,8 @@ async function runTestBoot(args: string[], context: Context): Promise<number> {
     strict: true,
     options: {
       dir: { type: 'string' },
+      'usb-image': { type: 'string' },
+      firmware: { type: 'string' },
       expect: { type: 'string' },
       timeout: { type: 'string' },
       memory: { type: 'string' },
@@ -202,7 +206,13 @@ async function runTestBoot(args: string[], context: Context): Promise<number> {
       debug: { type: 'boolean' },
     },
   });
-  if (!values.dir) throw new UsageError('Give the boot folder to boot with --dir BOOT_FOLDER.');
+  if ((values.dir === undefined) === (values['usb-image'] === undefined)) {
+    throw new UsageError('Give one of --dir BOOT_FOLDER (a netboot) or --usb-image FILE (a USB stick).');
+  }
+  const firmware = values.firmware ?? 'bios';
+  if (!(FIRMWARES as readonly string[]).includes(firmware)) {
+    throw new UsageError(`--firmware takes ${FIRMWARES.join(' or ')}, not "${firmware}".`);
+  }
   let expect = DEFAULT_EXPECT;
   if (values.expect !== undefined) {
     try {
@@ -214,6 +224,8 @@ async function runTestBoot(args: string[], context: Context): Promise<number> {
   return bootAndReport(
     {
       dir: values.dir,
+      usbImage: values['usb-image'],
+      firmware: firmware as Firmware,
       expect,
       timeoutSeconds: positiveNumber(values.timeout, '--timeout') ?? 300,
       memoryMiB: positiveNumber(values.memory, '--memory'),
@@ -224,7 +236,9 @@ async function runTestBoot(args: string[], context: Context): Promise<number> {
 }
 
 interface BootRequest {
-  dir: string;
+  dir?: string | undefined;
+  usbImage?: string | undefined;
+  firmware?: Firmware | undefined;
   expect: RegExp;
   timeoutSeconds: number;
   memoryMiB: number | undefined;
@@ -232,13 +246,21 @@ interface BootRequest {
 }
 
 async function bootAndReport(request: BootRequest, context: Context): Promise<number> {
-  const memoryMiB = request.memoryMiB ?? (await bootMemoryMiB(request.dir));
+  const firmware = request.firmware ?? 'bios';
+  const memoryMiB =
+    request.memoryMiB ??
+    (request.usbImage !== undefined ? await usbImageMemoryMiB(request.usbImage) : await bootMemoryMiB(request.dir!));
   const say = (text: string): void => {
     if (!context.json) process.stdout.write(`${text}\n`);
   };
-  say(`> Booting ${request.dir} in QEMU (BIOS, iPXE over TFTP, ${memoryMiB} MiB of RAM)`);
+  const how = request.usbImage !== undefined ? 'as a USB stick, no network' : 'iPXE over TFTP';
+  say(
+    `> Booting ${request.usbImage ?? request.dir} in QEMU (${firmware.toUpperCase()}, ${how}, ${memoryMiB} MiB of RAM)`,
+  );
   const result = await testBoot({
     dir: request.dir,
+    usbImage: request.usbImage,
+    firmware,
     expect: request.expect,
     timeoutSeconds: request.timeoutSeconds,
     memoryMiB,
@@ -252,12 +274,12 @@ async function bootAndReport(request: BootRequest, context: Context): Promise<nu
     },
   });
   if (context.signal.aborted) throw new CanceledError();
-  const how = `${result.accel.toUpperCase()}, ${result.seconds.toFixed(1)} s`;
-  if (context.json) printJson({ event: 'result', ...result, memoryMiB });
-  else if (result.passed) say(`PASS: the guest printed "${result.reason}" (${how})`);
+  const took = `${result.accel.toUpperCase()}, ${result.seconds.toFixed(1)} s`;
+  if (context.json) printJson({ event: 'result', ...result });
+  else if (result.passed) say(`PASS: the guest printed "${result.reason}" (${took})`);
   else {
     if (request.quiet) for (const line of result.lastLines) say(`  | ${line}`);
-    say(`FAIL: ${result.reason} (${how})`);
+    say(`FAIL: ${result.reason} (${took})`);
   }
   return result.passed ? 0 : 1;
 }

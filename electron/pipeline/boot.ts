@@ -6,18 +6,20 @@
  * The guest's network is QEMU's user-mode network with `restrict=on`: it
  * reaches QEMU's built-in DHCP and TFTP and nothing else.
  */
-import { constants, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { release } from 'node:os';
+import { constants, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { release, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
+import type { Accel, Firmware, TestBootResult } from '../shared/types.ts';
 import { NetbootError } from './errors.ts';
+
+export type { Accel, Firmware };
 import { readBootFolderInfo } from './output.ts';
+import { readUsbImageInfo } from './usb.ts';
 import { defaultStateDir } from './cache.ts';
 import { DEMO_FAILURE_MARKER } from './demo.ts';
 import { exists } from './fsutil.ts';
 import { KILL_GRACE_MS, onLines, requireTool, runTool } from './tools.ts';
-
-export type Accel = 'kvm' | 'tcg';
 
 /** Escape sequences the firmware prints (colours, cursor moves), removed before matching. */
 // eslint-disable-next-line no-control-regex
@@ -36,7 +38,7 @@ export function cleanConsoleLine(line: string): string {
 const FAILURES: { pattern: RegExp; reason: (line: string) => string }[] = [
   {
     pattern: /Kernel panic - not syncing: Out of memory|Out of memory: Killed process/,
-    reason: () => 'the guest ran out of memory',
+    reason: () => 'the guest ran out of memory; give it more with --memory',
   },
   {
     pattern: /Initramfs unpacking failed/,
@@ -44,9 +46,16 @@ const FAILURES: { pattern: RegExp; reason: (line: string) => string }[] = [
   },
   { pattern: /Kernel panic - not syncing/, reason: () => 'the kernel panicked' },
   { pattern: new RegExp(DEMO_FAILURE_MARKER), reason: () => 'the demo system reported a failure' },
+  {
+    pattern: /Not enough (space|memory)|Cannot allocate memory/,
+    reason: (line) => `the guest has too little RAM for the image (${line.trim()}); give it more with --memory`,
+  },
   // iPXE's errors end with a link to their explanation.
   { pattern: /\(https?:\/\/ipxe\.org\/[0-9a-f]{8}\)/, reason: (line) => `iPXE failed: ${line.trim()}` },
-  { pattern: /No bootable device/, reason: () => 'the firmware found nothing to boot' },
+  {
+    pattern: /No bootable device|No bootable option or device was found/,
+    reason: () => 'the firmware found nothing to boot',
+  },
 ];
 
 /** Judge one console line: a failure reason, or undefined. Pure: tested on its own. */
@@ -56,8 +65,12 @@ export function failureIn(line: string): string | undefined {
 }
 
 export interface TestBootOptions {
-  /** The boot folder (with netboot.ipxe). */
-  dir: string;
+  /** The boot folder (with netboot.ipxe), netbooted through QEMU's TFTP. */
+  dir?: string | undefined;
+  /** Or a USB disk image (made by `export --usb-image`), booted as a USB stick with no network. */
+  usbImage?: string | undefined;
+  /** Default: bios. */
+  firmware?: Firmware | undefined;
   expect: RegExp;
   timeoutSeconds: number;
   memoryMiB: number;
@@ -65,37 +78,55 @@ export interface TestBootOptions {
   /** Where the KVM probe's answer is kept between runs; default {@link defaultStateDir}. */
   stateDir?: string | undefined;
   signal?: AbortSignal | undefined;
+  /** Each console line, cleaned of escape sequences. */
   onLine?: (line: string) => void;
+  /** The console's raw output, as a terminal shows it. */
+  onData?: (data: string) => void;
   onAccel?: (accel: Accel, why: string) => void;
   /** Called before the KVM probe, which takes up to 10 s once per machine. */
   onProbe?: () => void;
 }
 
-export interface TestBootResult {
-  passed: boolean;
-  /** Why it failed, in one sentence; the matched line when it passed. */
-  reason: string;
+export type { TestBootResult };
+
+/** The firmware files QEMU needs for UEFI: OVMF's code and a template of its variables, and iPXE's EFI ROM. */
+export const UEFI_FILES = {
+  code: '/usr/share/OVMF/OVMF_CODE_4M.fd',
+  vars: '/usr/share/OVMF/OVMF_VARS_4M.fd',
+  rom: '/usr/lib/ipxe/qemu/efi-virtio.rom',
+} as const;
+
+export interface QemuMachine {
+  firmware: Firmware;
+  memoryMiB: number;
   accel: Accel;
-  seconds: number;
-  /** The last console lines, for the report. */
-  lastLines: string[];
+  /** Netboot this folder through QEMU's TFTP... */
+  tftpDir?: string | undefined;
+  /** ...or boot this disk image as a USB stick (never written: snapshot=on). */
+  usbImage?: string | undefined;
+  /** BIOS: the file holding SeaBIOS's serial console port. */
+  serconFile?: string | undefined;
+  /** UEFI: a writable copy of OVMF's variables. */
+  uefiVars?: string | undefined;
 }
 
+const comma = (path: string): string => resolve(path).replace(/,/g, ',,');
+
 /**
- * QEMU's arguments to netboot `dir` under BIOS. `serconFile` holds the serial
- * port's address (2 bytes); it makes SeaBIOS copy the screen to the serial
- * console, so the firmware's and iPXE's messages are seen too. Pure: tested on its own.
+ * QEMU's arguments for a test boot. Under BIOS, `serconFile` holds the serial
+ * port's address (2 bytes): SeaBIOS then copies the screen to the serial
+ * console, so the firmware's and iPXE's messages are seen too. Under UEFI,
+ * OVMF writes its console to the serial port itself. Pure: tested on its own.
  */
-export function qemuNetbootArgs(dir: string, memoryMiB: number, accel: Accel, serconFile: string): string[] {
-  const tftp = resolve(dir).replace(/,/g, ',,');
-  return [
+export function qemuArgs(machine: QemuMachine): string[] {
+  const args = [
     '-machine',
     'pc',
     '-accel',
-    accel,
-    ...(accel === 'kvm' ? ['-cpu', 'host'] : []),
+    machine.accel,
+    ...(machine.accel === 'kvm' ? ['-cpu', 'host'] : []),
     '-m',
-    String(memoryMiB),
+    String(machine.memoryMiB),
     '-smp',
     '1',
     '-nodefaults',
@@ -106,15 +137,42 @@ export function qemuNetbootArgs(dir: string, memoryMiB: number, accel: Accel, se
     '-monitor',
     'none',
     '-no-reboot',
-    '-netdev',
-    `user,id=net0,restrict=on,tftp=${tftp},bootfile=netboot.ipxe`,
-    '-device',
-    'virtio-net-pci,netdev=net0',
-    '-boot',
-    'order=n',
-    '-fw_cfg',
-    `name=etc/sercon-port,file=${serconFile.replace(/,/g, ',,')}`,
   ];
+  if (machine.firmware === 'uefi') {
+    if (!machine.uefiVars) throw new Error('a UEFI boot needs a copy of the OVMF variables');
+    args.push(
+      '-drive',
+      `if=pflash,format=raw,unit=0,readonly=on,file=${comma(UEFI_FILES.code)}`,
+      '-drive',
+      `if=pflash,format=raw,unit=1,file=${comma(machine.uefiVars)}`,
+    );
+  } else if (machine.serconFile) {
+    args.push('-fw_cfg', `name=etc/sercon-port,file=${comma(machine.serconFile)}`);
+  }
+  if (machine.usbImage) {
+    args.push(
+      '-drive',
+      `if=none,id=stick,format=raw,snapshot=on,file=${comma(machine.usbImage)}`,
+      '-device',
+      'qemu-xhci,id=xhci',
+      '-device',
+      'usb-storage,bus=xhci.0,drive=stick,bootindex=1',
+    );
+  } else if (machine.tftpDir) {
+    const rom = machine.firmware === 'uefi' ? `,romfile=${comma(UEFI_FILES.rom)}` : '';
+    args.push(
+      '-netdev',
+      `user,id=net0,restrict=on,tftp=${comma(machine.tftpDir)},bootfile=netboot.ipxe`,
+      '-device',
+      `virtio-net-pci,netdev=net0,bootindex=1${rom}`,
+    );
+  } else throw new Error('a test boot needs a boot folder or a USB image');
+  return args;
+}
+
+/** BIOS netboot arguments (kept for callers of the first version). */
+export function qemuNetbootArgs(dir: string, memoryMiB: number, accel: Accel, serconFile: string): string[] {
+  return qemuArgs({ firmware: 'bios', memoryMiB, accel, tftpDir: dir, serconFile });
 }
 
 /** SeaBIOS reads the serial console's port as a little-endian number: COM1 is 0x3f8. */
@@ -132,38 +190,37 @@ let memo: Promise<{ accel: Accel; why: string }> | undefined;
 
 /**
  * KVM when it can start a guest, TCG otherwise. `/dev/kvm` existing is not
- * enough (nested virtualisation can hang a guest), so a kernel is booted
- * under KVM once, and the answer is kept in `stateDir` for this machine.
+ * enough (nested virtualisation can hang a guest), so a guest is started
+ * under KVM once (SeaBIOS, which prints its banner on the serial console),
+ * and the answer is kept in `stateDir` for this machine.
  */
-export async function chooseAccel(
-  kernel: string,
-  stateDir?: string,
-  onProbe?: () => void,
-): Promise<{ accel: Accel; why: string }> {
+export async function chooseAccel(stateDir?: string, onProbe?: () => void): Promise<{ accel: Accel; why: string }> {
   const forced = process.env.NETBOOT_COMPOSER_ACCEL;
   if (forced === 'kvm' || forced === 'tcg') return { accel: forced, why: 'set by NETBOOT_COMPOSER_ACCEL' };
-  memo ??= probe(kernel, stateDir, onProbe);
+  memo ??= probe(stateDir, onProbe).catch((error: unknown) => {
+    memo = undefined;
+    throw error;
+  });
   return memo;
 }
 
-async function probe(kernel: string, stateDir?: string, onProbe?: () => void): Promise<{ accel: Accel; why: string }> {
+async function probe(stateDir?: string, onProbe?: () => void): Promise<{ accel: Accel; why: string }> {
   if (!(await exists('/dev/kvm', constants.R_OK | constants.W_OK))) {
     return { accel: 'tcg', why: '/dev/kvm is not usable, so QEMU emulates the CPU (slower)' };
   }
   const qemu = requireTool('qemu-system-x86_64');
   const version = (await runTool('qemu-system-x86_64', ['--version'], { what: 'qemu --version' })).split('\n')[0] ?? '';
-  const key = `${version} ${release()}`;
-  const stateFile = stateDir ? join(stateDir, 'kvm-probe.json') : undefined;
-  if (stateFile) {
-    const saved = await readFile(stateFile, 'utf8').then(
-      (text) => JSON.parse(text) as { key: string; kvm: boolean },
-      () => undefined,
-    );
-    if (saved?.key === key) {
-      return saved.kvm
-        ? { accel: 'kvm', why: 'KVM starts guests on this machine' }
-        : { accel: 'tcg', why: 'KVM does not start guests on this machine (probed earlier), so QEMU emulates the CPU' };
-    }
+  const key = `${version} ${release()} seabios`;
+  const dir = stateDir ?? defaultStateDir();
+  const stateFile = join(dir, 'kvm-probe.json');
+  const saved = await readFile(stateFile, 'utf8').then(
+    (text) => JSON.parse(text) as { key: string; kvm: boolean },
+    () => undefined,
+  );
+  if (saved?.key === key) {
+    return saved.kvm
+      ? { accel: 'kvm', why: 'KVM starts guests on this machine' }
+      : { accel: 'tcg', why: 'KVM does not start guests on this machine (probed earlier), so QEMU emulates the CPU' };
   }
   onProbe?.();
   const subprocess = execa(
@@ -174,7 +231,7 @@ async function probe(kernel: string, stateDir?: string, onProbe?: () => void): P
       '-cpu',
       'host',
       '-m',
-      '256',
+      '64',
       '-nodefaults',
       '-display',
       'none',
@@ -183,25 +240,21 @@ async function probe(kernel: string, stateDir?: string, onProbe?: () => void): P
       '-monitor',
       'none',
       '-no-reboot',
-      '-kernel',
-      kernel,
-      '-append',
-      'console=ttyS0 earlyprintk=serial,ttyS0 panic=-1',
+      '-fw_cfg',
+      `name=etc/sercon-port,file=${comma(await serconFile(dir))}`,
     ],
     { reject: false, timeout: PROBE_SECONDS * 1000, forceKillAfterDelay: KILL_GRACE_MS, stdin: 'ignore' },
   );
   let kvm = false;
   subprocess.stdout?.on('data', (chunk: Buffer) => {
-    if (!kvm && chunk.toString('latin1').includes('Linux version')) {
+    if (!kvm && chunk.toString('latin1').includes('SeaBIOS')) {
       kvm = true;
       subprocess.kill();
     }
   });
   await subprocess;
-  if (stateFile) {
-    await mkdir(dirname(stateFile), { recursive: true });
-    await writeFile(stateFile, `${JSON.stringify({ key, kvm })}\n`);
-  }
+  await mkdir(dirname(stateFile), { recursive: true });
+  await writeFile(stateFile, `${JSON.stringify({ key, kvm })}\n`);
   return kvm
     ? { accel: 'kvm', why: 'KVM starts guests on this machine' }
     : {
@@ -224,81 +277,130 @@ class Tail {
 }
 
 /**
- * Netboot `dir` in QEMU and watch the serial console for `expect`. Resolves
- * with passed or failed (and why); the VM is always killed before it returns.
+ * Boot a boot folder (netboot) or a USB image in QEMU and watch the serial
+ * console for `expect`. Resolves with passed or failed (and why); the VM is
+ * always killed, and its temporary files removed, before it returns.
  */
 export async function testBoot(options: TestBootOptions): Promise<TestBootResult> {
   const started = performance.now();
-  if (!(await exists(join(options.dir, 'netboot.ipxe')))) {
-    throw new NetbootError(`${options.dir} has no netboot.ipxe; give a boot folder made by netboot-composer build.`);
+  const firmware = options.firmware ?? 'bios';
+  if ((options.dir === undefined) === (options.usbImage === undefined)) {
+    throw new NetbootError('Give a boot folder or a USB image to test-boot, one of them.');
+  }
+  if (options.dir !== undefined) {
+    if (!(await exists(join(options.dir, 'netboot.ipxe')))) {
+      throw new NetbootError(`${options.dir} has no netboot.ipxe; give a boot folder made by netboot-composer build.`);
+    }
+    if (!(await exists(join(options.dir, 'bzImage')))) {
+      throw new NetbootError(`${options.dir} has no bzImage; test boots run x86_64 boot folders.`);
+    }
+  } else if (!(await stat(options.usbImage!).catch(() => undefined))?.isFile()) {
+    throw new NetbootError(
+      `${options.usbImage} is not a file; give a USB image made by netboot-composer export --usb-image.`,
+    );
   }
   const qemu = requireTool('qemu-system-x86_64');
-  const kernel = join(options.dir, 'bzImage');
-  if (!(await exists(kernel))) {
-    throw new NetbootError(`${options.dir} has no bzImage; test boots run x86_64 boot folders.`);
+  if (firmware === 'uefi') {
+    for (const [file, pkg] of [
+      [UEFI_FILES.code, 'ovmf'],
+      [UEFI_FILES.vars, 'ovmf'],
+      [UEFI_FILES.rom, 'ipxe-qemu'],
+    ] as const) {
+      if (!(await exists(file))) {
+        throw new NetbootError(
+          `UEFI test boots need ${file}, which is missing; install it with: apt-get install ${pkg}`,
+        );
+      }
+    }
   }
+  const stateDir = options.stateDir ?? defaultStateDir();
   const chosen = options.accel
     ? { accel: options.accel, why: 'as asked' }
-    : await chooseAccel(kernel, options.stateDir ?? defaultStateDir(), options.onProbe);
+    : await chooseAccel(stateDir, options.onProbe);
   options.onAccel?.(chosen.accel, chosen.why);
 
+  const scratch = await mkdtemp(join(tmpdir(), 'netboot-composer-vm-'));
   const tail = new Tail(30);
-  const stateDir = options.stateDir ?? defaultStateDir();
-  const args = qemuNetbootArgs(options.dir, options.memoryMiB, chosen.accel, await serconFile(stateDir));
-  const subprocess = execa(qemu, args, {
-    reject: false,
-    stdin: 'ignore',
-    forceKillAfterDelay: KILL_GRACE_MS,
-    cancelSignal: options.signal,
-  });
   let verdict: { passed: boolean; reason: string } | undefined;
-  const settle = (passed: boolean, reason: string): void => {
-    if (verdict) return;
-    verdict = { passed, reason };
-    subprocess.kill();
-  };
-  const timer = setTimeout(
-    () => settle(false, `the expected output did not appear within ${options.timeoutSeconds} s`),
-    options.timeoutSeconds * 1000,
-  );
-  const onLine = (raw: string): void => {
-    const line = cleanConsoleLine(raw);
-    // QEMU's own notes (that we stopped it, that fw_cfg names usually start
-    // with opt/) are not the guest's output.
-    if (!line.trim() || /^qemu-system-\S+: (terminating on signal|.*warning: externally provided fw_cfg)/.test(line)) {
-      return;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    let uefiVars: string | undefined;
+    if (firmware === 'uefi') {
+      uefiVars = join(scratch, 'OVMF_VARS.fd');
+      await copyFile(UEFI_FILES.vars, uefiVars);
     }
-    tail.push(line);
-    options.onLine?.(line);
-    if (options.expect.test(line)) settle(true, line.trim());
-    else {
-      const failure = failureIn(line);
-      if (failure) settle(false, failure);
+    const args = qemuArgs({
+      firmware,
+      memoryMiB: options.memoryMiB,
+      accel: chosen.accel,
+      tftpDir: options.dir,
+      usbImage: options.usbImage,
+      serconFile: firmware === 'bios' ? await serconFile(stateDir) : undefined,
+      uefiVars,
+    });
+    const subprocess = execa(qemu, args, {
+      reject: false,
+      stdin: 'ignore',
+      forceKillAfterDelay: KILL_GRACE_MS,
+      cancelSignal: options.signal,
+    });
+    const settle = (passed: boolean, reason: string): void => {
+      if (verdict) return;
+      verdict = { passed, reason };
+      subprocess.kill();
+    };
+    timer = setTimeout(
+      () => settle(false, `the expected output did not appear within ${options.timeoutSeconds} s`),
+      options.timeoutSeconds * 1000,
+    );
+    const onLine = (raw: string): void => {
+      const line = cleanConsoleLine(raw);
+      // QEMU's own notes (that we stopped it, that fw_cfg names usually start
+      // with opt/) are not the guest's output.
+      if (!line.trim() || QEMU_NOTE.test(line)) return;
+      tail.push(line);
+      options.onLine?.(line);
+      if (options.expect.test(line)) settle(true, line.trim());
+      else {
+        const failure = failureIn(line);
+        if (failure) settle(false, failure);
+      }
+    };
+    if (options.onData) {
+      const onData = options.onData;
+      subprocess.stdout?.on('data', (chunk: Buffer) => onData(chunk.toString('utf8')));
     }
-  };
-  onLines(subprocess.stdout, onLine);
-  onLines(subprocess.stderr, onLine);
-  const result = await subprocess;
-  clearTimeout(timer);
-  if (!verdict) {
-    if (options.signal?.aborted) verdict = { passed: false, reason: 'the test boot was stopped' };
-    else if (result.exitCode === 0)
-      verdict = { passed: false, reason: 'the guest powered off without printing the expected output' };
-    else {
-      const last = tail.lines.at(-1);
-      verdict = {
-        passed: false,
-        reason: `QEMU stopped with exit code ${result.exitCode ?? 'none'}${last ? `: ${last.trim()}` : ''}`,
-      };
+    onLines(subprocess.stdout, onLine);
+    onLines(subprocess.stderr, onLine);
+    const result = await subprocess;
+    if (!verdict) {
+      if (options.signal?.aborted) verdict = { passed: false, reason: 'the test boot was stopped' };
+      else if (result.exitCode === 0)
+        verdict = { passed: false, reason: 'the guest powered off without printing the expected output' };
+      else {
+        const last = tail.lines.at(-1);
+        verdict = {
+          passed: false,
+          reason: `QEMU stopped with exit code ${result.exitCode ?? 'none'}${last ? `: ${last.trim()}` : ''}`,
+        };
+      }
     }
+  } finally {
+    clearTimeout(timer);
+    await rm(scratch, { recursive: true, force: true });
   }
   return {
-    ...verdict,
+    ...verdict!,
     accel: chosen.accel,
+    firmware,
+    memoryMiB: options.memoryMiB,
     seconds: (performance.now() - started) / 1000,
     lastLines: tail.lines,
   };
 }
+
+/** QEMU's own notes on stderr, which are not the guest's output. */
+const QEMU_NOTE = /^qemu-system-\S+: (terminating on signal|.*warning: externally provided fw_cfg)/;
 
 const MIB = 1024 * 1024;
 
@@ -317,5 +419,15 @@ export async function bootMemoryMiB(dir: string): Promise<number> {
     }
     needed = download * 4;
   }
+  return Math.max(512, Math.ceil((needed * 1.25) / MIB / 64) * 64 + 256);
+}
+
+/**
+ * RAM for a test boot of a USB image: what the build said (the image carries
+ * the boot folder's record), else a guess from the image's size.
+ */
+export async function usbImageMemoryMiB(file: string): Promise<number> {
+  const info = await readUsbImageInfo(file).catch(() => undefined);
+  const needed = info?.ramBytes ?? ((await stat(file).catch(() => undefined))?.size ?? 0) * 4;
   return Math.max(512, Math.ceil((needed * 1.25) / MIB / 64) * 64 + 256);
 }

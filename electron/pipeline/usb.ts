@@ -6,6 +6,7 @@
  * (Contract stub: implemented by the USB work of issue 4.)
  */
 import type { ExportSummary } from '../shared/types.ts';
+import type { BootFolderInfo } from './output.ts';
 import { NetbootError } from './errors.ts';
 import type { ExportHooks } from './export.ts';
 
@@ -23,4 +24,10 @@ export async function writeUsbStick(from: string, dir: string, hooks: ExportHook
   void dir;
   void hooks;
   throw new NetbootError('USB sticks are not implemented yet.');
+}
+
+/** The boot folder's record (`info`: RAM needed, toplevel) that the image carries, or undefined. */
+export async function readUsbImageInfo(file: string): Promise<BootFolderInfo | undefined> {
+  void file;
+  return undefined;
 }
