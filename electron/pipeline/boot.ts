@@ -34,6 +34,11 @@ export function cleanConsoleLine(line: string): string {
   return line.replace(ANSI, '').replace(CONTROL, '').trimEnd();
 }
 
+/** The panic message of a kernel's panic line. */
+function panicText(line: string): string {
+  return line.slice(line.indexOf('Kernel panic - not syncing:') + 'Kernel panic - not syncing:'.length).trim();
+}
+
 /** Console lines that mean the boot failed, with the reason to report. */
 const FAILURES: { pattern: RegExp; reason: (line: string) => string }[] = [
   {
@@ -44,8 +49,17 @@ const FAILURES: { pattern: RegExp; reason: (line: string) => string }[] = [
     pattern: /Initramfs unpacking failed/,
     reason: () => 'the kernel could not unpack the initrds (too little memory?)',
   },
-  { pattern: /Kernel panic - not syncing/, reason: () => 'the kernel panicked' },
-  { pattern: new RegExp(DEMO_FAILURE_MARKER), reason: () => 'the demo system reported a failure' },
+  {
+    pattern:
+      /Kernel panic - not syncing: (VFS: Unable to mount root fs|No working init found|Requested init \S+ failed)/,
+    reason: (line) =>
+      `the kernel could not find its init (${panicText(line)}); check the init= and initrd lines of netboot.ipxe`,
+  },
+  { pattern: /Kernel panic - not syncing/, reason: (line) => `the kernel panicked: ${panicText(line)}` },
+  {
+    pattern: new RegExp(DEMO_FAILURE_MARKER),
+    reason: (line) => `the system reported a failure: ${line.slice(line.indexOf(DEMO_FAILURE_MARKER)).trim()}`,
+  },
   {
     pattern: /Not enough (space|memory)|Cannot allocate memory/,
     reason: (line) => `the guest has too little RAM for the image (${line.trim()}); give it more with --memory`,
@@ -389,6 +403,13 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
     clearTimeout(timer);
     await rm(scratch, { recursive: true, force: true });
   }
+  if (!verdict!.passed) {
+    const info =
+      options.dir !== undefined
+        ? await readBootFolderInfo(options.dir)
+        : await readUsbImageInfo(options.usbImage!).catch(() => undefined);
+    verdict!.reason = withRamHint(verdict!.reason, options.memoryMiB, info?.ramBytes);
+  }
   return {
     ...verdict!,
     accel: chosen.accel,
@@ -403,6 +424,21 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
 const QEMU_NOTE = /^qemu-system-\S+: (terminating on signal|.*warning: externally provided fw_cfg)/;
 
 const MIB = 1024 * 1024;
+
+/** What a Linux kernel and a small stage 2 take on top of the image's own RAM. */
+const KERNEL_BASELINE_MIB = 128;
+
+/**
+ * A failed boot with less RAM than the image needs is most likely that, even
+ * when the guest only stopped or panicked early (before its console was up):
+ * say so. Pure: tested on its own.
+ */
+export function withRamHint(reason: string, memoryMiB: number, ramBytes: number | undefined): string {
+  if (ramBytes === undefined || /RAM|memory/.test(reason) || /stopped$/.test(reason)) return reason;
+  const needMiB = Math.ceil(ramBytes / MIB) + KERNEL_BASELINE_MIB;
+  if (memoryMiB >= needMiB) return reason;
+  return `${reason}; the guest had ${memoryMiB} MiB of RAM and the image needs about ${needMiB} MiB, so give it more with --memory (or leave --memory out)`;
+}
 
 /**
  * RAM for a test boot of `dir`: what the build said the image needs, plus

@@ -4,7 +4,7 @@
  * stage 1 run verbatim, and its stage 2 finds every store path intact.
  */
 import { execFileSync } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEMO_MARKER } from '../../electron/pipeline/demo.ts';
@@ -74,7 +74,7 @@ describe('the demo system', () => {
   );
 
   it(
-    'fails a test boot within its timeout when the pattern never appears, and at once when iPXE cannot fetch a file',
+    'fails a test boot, with the reason and the console, when the pattern never appears, the kernel finds no init, RAM is short, or iPXE cannot fetch a file',
     async () => {
       const out = await tempDir();
       expect((await runCli(['build', '--demo', '--out', out, '--cache', await tempDir(), '--json'])).code).toBe(0);
@@ -91,8 +91,37 @@ describe('the demo system', () => {
       ]);
       expect(code).toBe(1);
       expect(stdout).toMatch(/FAIL: the expected output did not appear within 8 s/);
+      // --quiet still prints the last console lines of a failed boot.
+      expect(stdout).toMatch(/^ {2}\| .*iPXE/m);
       expect(Date.now() - started).toBeLessThan(60_000);
       expect(qemuProcessesFor(out)).toEqual([]);
+
+      // A kernel that cannot find its init: the panic is the reason, and the
+      // last console lines come with it.
+      const noInit = await tempDir();
+      for (const name of ['bzImage', 'initrd', 'manifest', 'nix-store']) {
+        await copyFile(join(out, name), join(noInit, name));
+      }
+      const script = await readFile(join(out, 'netboot.ipxe'), 'utf8');
+      await writeFile(
+        join(noInit, 'netboot.ipxe'),
+        script.replace(/ init=\S+/, ' rdinit=/no-such-init init=/no-such-init'),
+      );
+      const panicked = await runCli(['test-boot', '--dir', noInit, '--timeout', '150', '--json']);
+      expect(panicked.code).toBe(1);
+      const panic = jsonEvents(panicked.stdout).at(-1);
+      expect(panic).toMatchObject({ event: 'result', passed: false });
+      expect(String(panic?.reason)).toMatch(/^the kernel could not find its init \(VFS: Unable to mount root fs/);
+      expect((panic?.lastLines as string[]).some((line) => line.includes('Kernel panic'))).toBe(true);
+      expect(qemuProcessesFor(noInit)).toEqual([]);
+
+      // Too little RAM: the kernel stops before its console is up; the
+      // reason says RAM, not a hang.
+      const starved = await runCli(['test-boot', '--dir', out, '--memory', '64', '--timeout', '150', '--json']);
+      expect(starved.code).toBe(1);
+      expect(String(jsonEvents(starved.stdout).at(-1)?.reason)).toMatch(
+        /the guest had 64 MiB of RAM and the image needs about \d+ MiB, so give it more with --memory/,
+      );
 
       // With a file missing, iPXE's own error (the firmware's screen is copied
       // to the serial console) ends the boot at once, and says which file.
