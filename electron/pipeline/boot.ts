@@ -6,7 +6,7 @@
  * The guest's network is QEMU's user-mode network with `restrict=on`: it
  * reaches QEMU's built-in DHCP and TFTP and nothing else.
  */
-import { constants, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { constants, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { release, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
@@ -103,12 +103,90 @@ export interface TestBootOptions {
 
 export type { TestBootResult };
 
-/** The firmware files QEMU needs for UEFI: OVMF's code and a template of its variables, and iPXE's EFI ROM. */
-export const UEFI_FILES = {
+/** The files QEMU needs for a UEFI boot: OVMF's code, a template of its variables, and iPXE's EFI ROM for the NIC. */
+export interface UefiFiles {
+  code: string;
+  vars: string;
+  rom: string;
+}
+
+/** Debian's paths, the fallback when QEMU's firmware descriptors name none. */
+export const UEFI_FILES: UefiFiles = {
   code: '/usr/share/OVMF/OVMF_CODE_4M.fd',
   vars: '/usr/share/OVMF/OVMF_VARS_4M.fd',
   rom: '/usr/lib/ipxe/qemu/efi-virtio.rom',
-} as const;
+};
+
+/** Where distributions keep QEMU's firmware descriptors (docs/interop/firmware.json), in QEMU's order. */
+const DESCRIPTOR_DIRS = ['/etc/qemu/firmware', '/usr/share/qemu/firmware'];
+const ROM_CANDIDATES = [
+  '/usr/lib/ipxe/qemu/efi-virtio.rom',
+  '/usr/share/ipxe/qemu/efi-virtio.rom',
+  '/usr/share/qemu/efi-virtio.rom',
+];
+
+interface FirmwareDescriptor {
+  'interface-types'?: string[];
+  mapping?: { device?: string; executable?: { filename?: string }; 'nvram-template'?: { filename?: string } };
+  targets?: { architecture?: string }[];
+  features?: string[];
+}
+
+/**
+ * OVMF without Secure Boot as QEMU's firmware descriptors name it, which
+ * works on any distribution that ships them; Debian's paths otherwise. The
+ * EFI iPXE ROM from the first place that has it.
+ */
+export async function findUefiFiles(): Promise<UefiFiles> {
+  let code: string | undefined;
+  let vars: string | undefined;
+  for (const dir of DESCRIPTOR_DIRS) {
+    const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.json')).sort();
+    for (const name of names) {
+      const d = await readFile(join(dir, name), 'utf8').then(
+        (text) => JSON.parse(text) as FirmwareDescriptor,
+        () => undefined,
+      );
+      const executable = d?.mapping?.executable?.filename;
+      const template = d?.mapping?.['nvram-template']?.filename;
+      if (
+        d?.['interface-types']?.includes('uefi') &&
+        d.mapping?.device === 'flash' &&
+        d.targets?.some((t) => t.architecture === 'x86_64') &&
+        !d.features?.some((f) => f === 'secure-boot' || f === 'requires-smm' || f === 'enrolled-keys') &&
+        executable &&
+        template &&
+        (await exists(executable)) &&
+        (await exists(template))
+      ) {
+        code = executable;
+        vars = template;
+        break;
+      }
+    }
+    if (code) break;
+  }
+  if (!code || !vars) {
+    if (!(await exists(UEFI_FILES.code)) || !(await exists(UEFI_FILES.vars))) {
+      throw new NetbootError('UEFI test boots need OVMF, which is missing; install it with: apt-get install ovmf');
+    }
+    code = UEFI_FILES.code;
+    vars = UEFI_FILES.vars;
+  }
+  let rom: string | undefined;
+  for (const candidate of ROM_CANDIDATES) {
+    if (await exists(candidate)) {
+      rom = candidate;
+      break;
+    }
+  }
+  if (!rom) {
+    throw new NetbootError(
+      "UEFI netboots need iPXE's EFI ROM for QEMU (efi-virtio.rom), which is missing; install it with: apt-get install ipxe-qemu",
+    );
+  }
+  return { code, vars, rom };
+}
 
 export interface QemuMachine {
   firmware: Firmware;
@@ -120,7 +198,8 @@ export interface QemuMachine {
   usbImage?: string | undefined;
   /** BIOS: the file holding SeaBIOS's serial console port. */
   serconFile?: string | undefined;
-  /** UEFI: a writable copy of OVMF's variables. */
+  /** UEFI: OVMF and iPXE's ROM ({@link findUefiFiles}), and a writable copy of OVMF's variables. */
+  uefi?: UefiFiles | undefined;
   uefiVars?: string | undefined;
 }
 
@@ -156,7 +235,7 @@ export function qemuArgs(machine: QemuMachine): string[] {
     if (!machine.uefiVars) throw new Error('a UEFI boot needs a copy of the OVMF variables');
     args.push(
       '-drive',
-      `if=pflash,format=raw,unit=0,readonly=on,file=${comma(UEFI_FILES.code)}`,
+      `if=pflash,format=raw,unit=0,readonly=on,file=${comma((machine.uefi ?? UEFI_FILES).code)}`,
       '-drive',
       `if=pflash,format=raw,unit=1,file=${comma(machine.uefiVars)}`,
     );
@@ -173,7 +252,7 @@ export function qemuArgs(machine: QemuMachine): string[] {
       'usb-storage,bus=xhci.0,drive=stick,bootindex=1',
     );
   } else if (machine.tftpDir) {
-    const rom = machine.firmware === 'uefi' ? `,romfile=${comma(UEFI_FILES.rom)}` : '';
+    const rom = machine.firmware === 'uefi' ? `,romfile=${comma((machine.uefi ?? UEFI_FILES).rom)}` : '';
     args.push(
       '-netdev',
       `user,id=net0,restrict=on,tftp=${comma(machine.tftpDir)},bootfile=netboot.ipxe`,
@@ -314,19 +393,7 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
     );
   }
   const qemu = requireTool('qemu-system-x86_64');
-  if (firmware === 'uefi') {
-    for (const [file, pkg] of [
-      [UEFI_FILES.code, 'ovmf'],
-      [UEFI_FILES.vars, 'ovmf'],
-      [UEFI_FILES.rom, 'ipxe-qemu'],
-    ] as const) {
-      if (!(await exists(file))) {
-        throw new NetbootError(
-          `UEFI test boots need ${file}, which is missing; install it with: apt-get install ${pkg}`,
-        );
-      }
-    }
-  }
+  const uefi = firmware === 'uefi' ? await findUefiFiles() : undefined;
   const stateDir = options.stateDir ?? defaultStateDir();
   const chosen = options.accel
     ? { accel: options.accel, why: 'as asked' }
@@ -339,9 +406,9 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
   let timer: NodeJS.Timeout | undefined;
   try {
     let uefiVars: string | undefined;
-    if (firmware === 'uefi') {
+    if (uefi) {
       uefiVars = join(scratch, 'OVMF_VARS.fd');
-      await copyFile(UEFI_FILES.vars, uefiVars);
+      await copyFile(uefi.vars, uefiVars);
     }
     const args = qemuArgs({
       firmware,
@@ -350,6 +417,7 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
       tftpDir: options.dir,
       usbImage: options.usbImage,
       serconFile: firmware === 'bios' ? await serconFile(stateDir) : undefined,
+      uefi,
       uefiVars,
     });
     const subprocess = execa(qemu, args, {

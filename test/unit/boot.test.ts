@@ -4,6 +4,7 @@ import {
   failureIn,
   qemuArgs,
   qemuNetbootArgs,
+  findUefiFiles,
   UEFI_FILES,
   withRamHint,
 } from '../../electron/pipeline/boot.ts';
@@ -34,6 +35,17 @@ describe('test boots', () => {
     expect(args).toContain(`virtio-net-pci,netdev=net0,bootindex=1,romfile=${UEFI_FILES.rom}`);
     expect(args).not.toContain('sercon');
     expect(() => qemuArgs({ firmware: 'uefi', memoryMiB: 512, accel: 'tcg', tftpDir: '/b' })).toThrow();
+  });
+
+  it("finds OVMF without Secure Boot through QEMU's firmware descriptors", async () => {
+    // Debian's ovmf lists secure-boot builds first (40-, 50-); those would
+    // refuse an unsigned iPXE. The plain one is picked.
+    const files = await findUefiFiles();
+    expect(files).toEqual({
+      code: '/usr/share/OVMF/OVMF_CODE_4M.fd',
+      vars: '/usr/share/OVMF/OVMF_VARS_4M.fd',
+      rom: '/usr/lib/ipxe/qemu/efi-virtio.rom',
+    });
   });
 
   it('boots a USB image as a stick with no network, never writing to it', () => {
