@@ -105,6 +105,8 @@ export interface RunOptions {
   signal?: AbortSignal | undefined;
   /** Variables added to the environment. */
   env?: Record<string, string> | undefined;
+  /** Text for the tool's standard input (sfdisk reads its script there). */
+  input?: string | undefined;
 }
 
 /**
@@ -142,6 +144,7 @@ export function spawnProgram(file: string, args: readonly string[], options: Run
   return execa(file, args, {
     cancelSignal: options.signal,
     env: options.env,
+    ...(options.input !== undefined ? { input: options.input } : {}),
     forceKillAfterDelay: KILL_GRACE_MS,
     reject: false,
     all: true,
