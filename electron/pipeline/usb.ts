@@ -94,7 +94,7 @@ async function readSource(from: string): Promise<{ boot: UsbBoot; info: BootFold
 /**
  * The boot loaders' files, made in `scratch`: syslinux.cfg, GRUB's config,
  * and GRUB itself as one EFI program (grub-mkstandalone: its modules and
- * its first config on a memdisk inside; 30 ms here, so it is not cached).
+ * its first config on a memdisk inside; under 0.1 s here, so it is not cached).
  */
 async function makeLoaderFiles(scratch: string, boot: UsbBoot, signal: AbortSignal | undefined): Promise<StickFile[]> {
   const configs: StickFile[] = [];
