@@ -26,7 +26,7 @@ import { CanceledError, isAbort, NetbootError, ToolFailedError } from './errors.
 import type { ExportHooks } from './export.ts';
 import { whyNotWritable } from './fsutil.ts';
 import { type BootFolderInfo, OutDir, readBootFolderFiles, readRecordText, RECORD_NAME, recordText } from './output.ts';
-import { FILE_PACKAGES, findTool, requireFile, runTool } from './tools.ts';
+import { FILE_PACKAGES, findTool, requireFile, requireTool, runTool } from './tools.ts';
 import {
   GRUB_EMBEDDED_CONFIG,
   GRUB_MODULES,
@@ -169,10 +169,16 @@ async function checkImageTarget(file: string): Promise<void> {
   }
 }
 
+const IMAGE_TOOLS = ['sfdisk', 'mkfs.fat', 'syslinux', 'mmd', 'mcopy', 'mtype', 'grub-mkstandalone'] as const;
+
 /** Write a bootable disk image of the boot folder `from` to `file` (atomically). */
 export async function makeUsbImage(from: string, file: string, hooks: ExportHooks = {}): Promise<ExportSummary> {
   const { signal } = hooks;
   const target = resolve(file);
+  // Every tool first: a missing one is reported before anything is made.
+  for (const tool of IMAGE_TOOLS) requireTool(tool);
+  requireFile('grub-x86_64-efi');
+  const mbr = await readFile(requireFile('syslinux-mbr'));
   await checkImageTarget(target);
   const source = await readSource(from);
   try {
@@ -183,7 +189,6 @@ export async function makeUsbImage(from: string, file: string, hooks: ExportHook
       { cause: error },
     );
   }
-  const mbr = await readFile(requireFile('syslinux-mbr'));
   const scratch = await mkdtemp(join(tmpdir(), 'netboot-composer-usb-'));
   const temp = join(dirname(target), `.${basename(target)}.partial-${randomBytes(4).toString('hex')}`);
   const written: OutputFile[] = [];

@@ -13,7 +13,7 @@ import { CanceledError } from '../../electron/pipeline/errors.ts';
 import { OutDir, RECORD_NAME } from '../../electron/pipeline/output.ts';
 import { ipxeScript } from '../../electron/shared/ipxe.ts';
 import { makeUsbImage, readUsbImageInfo, writeUsbStick } from '../../electron/pipeline/usb.ts';
-import { runCli, tempDir } from '../helpers/fixtures.ts';
+import { ROOT, runCli, tempDir } from '../helpers/fixtures.ts';
 
 const BOOT_FILES = ['bzImage', 'initrd', 'manifest', 'nix-store'];
 const env = { ...process.env, MTOOLS_SKIP_CHECK: '1' };
@@ -203,6 +203,24 @@ describe('makeUsbImage', () => {
       `${dir} is a folder; give the name of the image file to make.`,
     );
     expect((await readdir(dir)).sort()).toEqual(['other.img', 'precious.img']);
+  });
+});
+
+describe('a missing tool', () => {
+  it('is named with its Debian package, before anything is made', async () => {
+    const dir = join(await tempDir(), 'not-yet');
+    const usb = join(ROOT, 'electron', 'pipeline', 'usb.ts');
+    const code = `import { makeUsbImage } from ${JSON.stringify(usb)};
+      await makeUsbImage(${JSON.stringify(from)}, ${JSON.stringify(join(dir, 'x.img'))}).catch((e) => console.log(e.message));`;
+    // Its own process: tools.ts remembers where it found each tool.
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], {
+      encoding: 'utf8',
+      env: { ...process.env, NETBOOT_COMPOSER_MKFS_FAT: '/nonexistent/mkfs.fat' },
+    });
+    expect(out.trim()).toBe(
+      'mkfs.fat was not found: install the dosfstools package (on Debian or Ubuntu: sudo apt-get install dosfstools).',
+    );
+    await expect(readdir(dir)).rejects.toThrow(/ENOENT/);
   });
 });
 
