@@ -22,7 +22,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { SCRIPT_NAME } from '../shared/boot-folder.ts';
 import type { ExportSummary, OutputFile } from '../shared/types.ts';
-import { CanceledError, isAbort, NetbootError, ToolFailedError } from './errors.ts';
+import { CanceledError, isAbort, NetbootError, ToolFailedError, ToolMissingError } from './errors.ts';
 import type { ExportHooks } from './export.ts';
 import { whyNotWritable } from './fsutil.ts';
 import { type BootFolderInfo, OutDir, readBootFolderFiles, readRecordText, RECORD_NAME, recordText } from './output.ts';
@@ -162,7 +162,12 @@ async function checkImageTarget(file: string): Promise<void> {
       `${file} is not a plain file (a disk?), so it is left alone; make the image in a file, then write it to the stick with dd.`,
     );
   }
-  if (!(await readImageRecord(file))) {
+  // One that cannot be read is not known to be ours either.
+  const record = await readImageRecord(file).catch((error: unknown) => {
+    if (error instanceof ToolMissingError) throw error;
+    return undefined;
+  });
+  if (!record) {
     throw new NetbootError(
       `${file} is not a USB image made by Netboot Composer, so it is left alone; move it away or choose another file name.`,
     );

@@ -60,6 +60,27 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
   return files;
 }
 
+/** A boot folder of small fake files and a nix-store of `bytes` (sparse: zeros cost no disk). */
+async function bootFolderWith(bytes: number): Promise<string> {
+  const dir = await tempDir();
+  const out = await OutDir.open(dir);
+  for (const name of ['bzImage', 'initrd', 'manifest']) await out.write(name, name, (temp) => writeFile(temp, name));
+  await out.write('nix-store', `zeros-${bytes}`, async (temp) => {
+    await writeFile(temp, '');
+    await truncate(temp, bytes);
+  });
+  const script = ipxeScript({
+    title: 't',
+    kernel: 'bzImage',
+    initrds: ['initrd', 'manifest', 'nix-store'],
+    init: '/x/init',
+    kernelParams: '',
+  });
+  await out.write('netboot.ipxe', 'script', (temp) => writeFile(temp, script));
+  await out.commit({ ramBytes: 1 });
+  return dir;
+}
+
 describe('makeUsbImage', () => {
   it('makes an MBR image with one bootable FAT partition at 1 MiB holding the boot files byte for byte, syslinux and GRUB', async () => {
     const image = join(await tempDir(), 'demo.img');
@@ -134,23 +155,8 @@ describe('makeUsbImage', () => {
   });
 
   it('kills the tool that is copying when canceled, and leaves nothing behind', async () => {
-    // A boot folder with a big nix-store, so that mcopy runs for a while (about 3 s here).
-    const big = await tempDir();
-    const out = await OutDir.open(big);
-    for (const name of ['bzImage', 'initrd', 'manifest']) await out.write(name, name, (temp) => writeFile(temp, name));
-    await out.write('nix-store', 'big', async (temp) => {
-      await writeFile(temp, '');
-      await truncate(temp, 768 * 1024 * 1024);
-    });
-    const script = ipxeScript({
-      title: 't',
-      kernel: 'bzImage',
-      initrds: ['initrd', 'manifest', 'nix-store'],
-      init: '/x/init',
-      kernelParams: '',
-    });
-    await out.write('netboot.ipxe', 'script', (temp) => writeFile(temp, script));
-    await out.commit({ ramBytes: 1 });
+    // A big nix-store, so that mcopy runs for a while (about 3 s here).
+    const big = await bootFolderWith(768 * 1024 * 1024);
 
     const dir = await tempDir();
     const stop = new AbortController();
@@ -178,6 +184,16 @@ describe('makeUsbImage', () => {
       .split('\n')
       .filter((l) => l.includes(dir));
     expect(left).toEqual([]);
+  });
+
+  it('refuses a file over FAT’s 4 GiB in one sentence, before making anything', async () => {
+    const big = await bootFolderWith(4 * 1024 ** 3);
+    const dir = await tempDir();
+    await expect(makeUsbImage(big, join(dir, 'big.img'))).rejects.toThrow(
+      /^nix-store is 4\.0 GiB, more than the 4 GiB a file can have on FAT, the file system a USB stick boots from; [^.]+\.$/,
+    );
+    await expect(writeUsbStick(big, dir)).rejects.toThrow(/^nix-store is 4\.0 GiB, more than the 4 GiB/);
+    expect(await readdir(dir)).toEqual([]);
   });
 
   it('refuses to replace a file it did not make, even a FAT disk image, and leaves it untouched', async () => {
