@@ -5,7 +5,7 @@
  * the same table that names them in error messages.
  */
 import type { Configuration } from 'electron-builder';
-import { TOOL_PACKAGES } from './electron/pipeline/tools.ts';
+import { FILE_PACKAGES, TOOL_PACKAGES } from './electron/pipeline/tools.ts';
 
 /** What Electron itself needs on Debian and Ubuntu (electron-builder's own default list). */
 const ELECTRON_DEPENDS = [
@@ -20,8 +20,18 @@ const ELECTRON_DEPENDS = [
   'libsecret-1-0',
 ];
 
-/** The tools a build and a test boot run, beyond those in TOOL_PACKAGES' table. */
-const PIPELINE_DEPENDS = [...new Set(Object.values(TOOL_PACKAGES)), 'ipxe-qemu', 'ovmf', 'cpio', 'zstd', 'util-linux'];
+/** The tools and files the pipeline uses (TOOL_PACKAGES, FILE_PACKAGES), and those a build and a test boot run beyond them. */
+const PIPELINE_DEPENDS = [
+  ...new Set([
+    ...Object.values(TOOL_PACKAGES),
+    ...Object.values(FILE_PACKAGES).map((file) => file.package),
+    'ipxe-qemu',
+    'ovmf',
+    'cpio',
+    'zstd',
+    'util-linux',
+  ]),
+];
 
 const config: Configuration = {
   appId: 'dev.netboot-composer.app',

@@ -16,10 +16,11 @@ import {
   readFile,
   rename,
   rm,
+  rmdir,
   stat,
   writeFile,
 } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { NetbootError } from './errors.ts';
 import { whyNotWritable } from './fsutil.ts';
 
@@ -50,6 +51,27 @@ function errnoCode(error: unknown): string {
   return (error as NodeJS.ErrnoException).code ?? 'error';
 }
 
+/**
+ * A name we may write or remove: a file in the folder or in a subfolder of it
+ * ("EFI/BOOT/BOOTX64.EFI" on a USB stick), never a path that leaves it. A
+ * record edited by hand cannot make us touch anything else.
+ */
+export function isSafeName(name: string): boolean {
+  return (
+    name.length > 0 &&
+    !name.includes('\\') &&
+    !name.includes('\0') &&
+    name.split('/').every((part) => part !== '' && part !== '.' && part !== '..')
+  );
+}
+
+/** A hidden file beside `name` (same folder, so a rename is atomic): `.NAME.KIND-RANDOM`. */
+function besideName(name: string, kind: 'partial' | 'old'): string {
+  const folder = dirname(name);
+  const hidden = `.${basename(name)}.${kind}-${randomBytes(4).toString('hex')}`;
+  return folder === '.' ? hidden : `${folder}/${hidden}`;
+}
+
 export class OutDir {
   readonly dir: string;
   private previous: FolderRecord['files'] = {};
@@ -57,6 +79,8 @@ export class OutDir {
   private written: FolderRecord['files'] = {};
   private temps = new Map<string, string>();
   private replaced: string[] = [];
+  /** Subfolders this export made (the top one and the deepest), removed again if it is discarded and they are empty. */
+  private madeFolders: { top: string; deepest: string }[] = [];
 
   /** How the messages tell a person to pick another folder: the CLI's option, or nothing in the app. */
   private readonly how: string;
@@ -85,9 +109,18 @@ export class OutDir {
     }
     const record = await readRecord(dir);
     // Replaced files a build did not get to free (it was killed).
-    for (const name of await readdir(dir)) {
-      if (/^\..+\.old-[0-9a-f]{8}$/.test(name) && record?.files[name.slice(1, -13)] !== undefined) {
-        await rm(join(dir, name), { force: true });
+    const folders = new Set(
+      Object.keys(record?.files ?? {})
+        .filter(isSafeName)
+        .map(dirname),
+    );
+    folders.add('.');
+    for (const folder of folders) {
+      for (const name of await readdir(join(dir, folder)).catch(() => [])) {
+        const recorded = folder === '.' ? name.slice(1, -13) : `${folder}/${name.slice(1, -13)}`;
+        if (/^\..+\.old-[0-9a-f]{8}$/.test(name) && record?.files[recorded] !== undefined) {
+          await rm(join(dir, folder, name), { force: true });
+        }
       }
     }
     out.previous = record?.files ?? {};
@@ -98,6 +131,7 @@ export class OutDir {
   /** Refuse to go on if a file named like one of `names` is there and we did not write it. */
   async claim(names: readonly string[]): Promise<void> {
     for (const name of names) {
+      if (!isSafeName(name)) throw new Error(`not a file name inside the folder: ${name}`);
       if (this.previous[name] !== undefined) continue;
       const existing = await stat(join(this.dir, name)).catch(() => undefined);
       if (existing) {
@@ -129,9 +163,14 @@ export class OutDir {
    * {@link commit} renames into place. Returns the file's size.
    */
   async write(name: string, fingerprint: string, produce: (tempFile: string) => Promise<void>): Promise<number> {
-    const temp = join(this.dir, `.${name}.partial-${randomBytes(4).toString('hex')}`);
+    if (!isSafeName(name)) throw new Error(`not a file name inside the folder: ${name}`);
+    const temp = join(this.dir, besideName(name, 'partial'));
     this.temps.set(name, temp);
     try {
+      if (name.includes('/')) {
+        const made = await mkdir(dirname(temp), { recursive: true });
+        if (made !== undefined) this.madeFolders.push({ top: made, deepest: dirname(temp) });
+      }
       await produce(temp);
     } catch (error) {
       await rm(temp, { force: true });
@@ -164,7 +203,7 @@ export class OutDir {
       // few hundred ms, inside the rename that drops its last link. Keep a
       // link to it, and free it in release(), once the new folder is in place.
       if (this.previous[name] !== undefined && (await lstat(target).catch(() => undefined))?.isFile()) {
-        const old = join(this.dir, `.${name}.old-${randomBytes(4).toString('hex')}`);
+        const old = join(this.dir, besideName(name, 'old'));
         if (
           await link(target, old).then(
             () => true,
@@ -179,7 +218,7 @@ export class OutDir {
     }
     this.temps.clear();
     for (const name of Object.keys(this.previous)) {
-      if (this.written[name] !== undefined || name.includes('/')) continue;
+      if (this.written[name] !== undefined || !isSafeName(name)) continue;
       // Only a plain file of ours, whatever the record says.
       const path = join(this.dir, name);
       if ((await lstat(path).catch(() => undefined))?.isFile()) await rm(path);
@@ -203,7 +242,51 @@ export class OutDir {
   async discard(): Promise<void> {
     await Promise.all([...this.temps.values()].map((temp) => rm(temp, { force: true })));
     this.temps.clear();
+    // The folders this export made, deepest first; rmdir leaves one that is not empty.
+    for (const { top, deepest } of this.madeFolders.splice(0).reverse()) {
+      for (let folder = deepest; ; folder = dirname(folder)) {
+        await rmdir(folder).catch(() => undefined);
+        if (folder === top || folder === dirname(folder)) break;
+      }
+    }
   }
+}
+
+/** A record's text, or undefined when it is not one of ours. */
+function parseRecord(text: string): FolderRecord | undefined {
+  try {
+    const record = JSON.parse(text) as Partial<FolderRecord>;
+    if (record.tool === 'netboot-composer' && record.files && typeof record.files === 'object') {
+      return { tool: 'netboot-composer', version: 1, info: record.info ?? {}, files: record.files };
+    }
+  } catch {
+    // not JSON
+  }
+  return undefined;
+}
+
+/**
+ * The text of a record for files written without an {@link OutDir} (inside a
+ * USB image), in the same format, so that a stick made from the image is a
+ * folder whose files we know.
+ */
+export function recordText(
+  files: readonly { name: string; fingerprint: string; bytes: number }[],
+  info: BootFolderInfo,
+): string {
+  const record: FolderRecord = {
+    tool: 'netboot-composer',
+    version: 1,
+    info,
+    files: Object.fromEntries(files.map((f) => [f.name, { fingerprint: f.fingerprint, bytes: f.bytes, mtimeMs: 0 }])),
+  };
+  return `${JSON.stringify(record, null, 2)}\n`;
+}
+
+/** What a record's text says (see {@link recordText}), or undefined when it is not one of ours. */
+export function readRecordText(text: string): { files: string[]; info: BootFolderInfo } | undefined {
+  const record = parseRecord(text);
+  return record && { files: Object.keys(record.files), info: record.info ?? {} };
 }
 
 async function readRecord(dir: string): Promise<FolderRecord | undefined> {
@@ -213,14 +296,8 @@ async function readRecord(dir: string): Promise<FolderRecord | undefined> {
   } catch {
     return undefined;
   }
-  try {
-    const record = JSON.parse(text) as Partial<FolderRecord>;
-    if (record.tool === 'netboot-composer' && record.files && typeof record.files === 'object') {
-      return { tool: 'netboot-composer', version: 1, info: record.info ?? {}, files: record.files };
-    }
-  } catch {
-    // fall through
-  }
+  const record = parseRecord(text);
+  if (record) return record;
   throw new NetbootError(
     `${join(dir, RECORD_NAME)} is damaged, so it is not clear which files Netboot Composer wrote there; remove it or choose another --out.`,
   );

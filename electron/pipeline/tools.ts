@@ -18,18 +18,56 @@ export const TOOL_PACKAGES = {
   xz: 'xz-utils',
   // util-linux's script: a pseudo-terminal for tools that report progress only on one.
   script: 'bsdutils',
+  // USB media: a partitioned FAT image made without root, syslinux (BIOS), GRUB (UEFI).
+  sfdisk: 'fdisk',
+  'mkfs.fat': 'dosfstools',
+  mcopy: 'mtools',
+  mmd: 'mtools',
+  mtype: 'mtools',
+  syslinux: 'syslinux',
+  'grub-mkstandalone': 'grub-common',
+  findmnt: 'util-linux',
 } as const;
 
 export type ToolName = keyof typeof TOOL_PACKAGES;
 
+/** Files (not programs) the pipeline reads, where Debian puts them, and the package that has them. */
+export const FILE_PACKAGES = {
+  /** syslinux's MBR boot code: starts the active partition's boot sector. */
+  'syslinux-mbr': { paths: ['/usr/lib/syslinux/mbr/mbr.bin', '/usr/lib/SYSLINUX/mbr.bin'], package: 'syslinux-common' },
+  /** GRUB's modules for x86_64 UEFI, which grub-mkstandalone packs. */
+  'grub-x86_64-efi': { paths: ['/usr/lib/grub/x86_64-efi'], package: 'grub-efi-amd64-bin' },
+} as const;
+
+export type FileName = keyof typeof FILE_PACKAGES;
+
+/** The path of `file`; throws a {@link ToolMissingError} naming its package when it is not installed. */
+export function requireFile(file: FileName): string {
+  const { paths, package: debianPackage } = FILE_PACKAGES[file];
+  const path = paths.find((candidate) => {
+    try {
+      accessSync(candidate, constants.R_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (path === undefined) throw new ToolMissingError(paths[0], debianPackage);
+  return path;
+}
+
 /**
- * Folders searched after PATH for Nix: an app started from a desktop menu
- * often has a short PATH, and Nix's own installer puts its tools here.
+ * Folders searched after PATH: an app started from a desktop menu often has
+ * a short PATH, and Nix's own installer puts its tools here. A user's PATH
+ * on Debian has no sbin, where sfdisk and mkfs.fat are (they need no root
+ * on an image file).
  */
 const EXTRA_DIRS = [
   '/nix/var/nix/profiles/default/bin',
   `${process.env.HOME ?? '/root'}/.nix-profile/bin`,
   '/run/current-system/sw/bin',
+  '/usr/sbin',
+  '/sbin',
 ];
 
 const found = new Map<string, string | undefined>();
@@ -37,7 +75,7 @@ const found = new Map<string, string | undefined>();
 /** The absolute path of `tool`, or undefined when it is not installed. */
 export function findTool(tool: ToolName): string | undefined {
   if (found.has(tool)) return found.get(tool);
-  const override = process.env[`NETBOOT_COMPOSER_${tool.toUpperCase().replace(/-/g, '_')}`];
+  const override = process.env[`NETBOOT_COMPOSER_${tool.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`];
   const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...EXTRA_DIRS];
   const candidates = override !== undefined ? [override] : dirs.map((dir) => join(dir, tool));
   let path: string | undefined;
@@ -65,6 +103,10 @@ export interface RunOptions {
   /** Says what the run is for, in the error: "nix-store --query (the closure)". */
   what: string;
   signal?: AbortSignal | undefined;
+  /** Variables added to the environment. */
+  env?: Record<string, string> | undefined;
+  /** Text for the tool's standard input (sfdisk reads its script there). */
+  input?: string | undefined;
 }
 
 /**
@@ -101,6 +143,8 @@ export function spawnTool(tool: ToolName, args: readonly string[], options: RunO
 export function spawnProgram(file: string, args: readonly string[], options: RunOptions) {
   return execa(file, args, {
     cancelSignal: options.signal,
+    env: options.env,
+    ...(options.input !== undefined ? { input: options.input } : {}),
     forceKillAfterDelay: KILL_GRACE_MS,
     reject: false,
     all: true,

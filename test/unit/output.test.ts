@@ -1,7 +1,7 @@
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { OutDir, readBootFolderInfo, RECORD_NAME } from '../../electron/pipeline/output.ts';
+import { isSafeName, OutDir, readBootFolderInfo, RECORD_NAME } from '../../electron/pipeline/output.ts';
 import { tempDir } from '../helpers/fixtures.ts';
 
 describe('the boot folder', () => {
@@ -69,5 +69,65 @@ describe('the boot folder', () => {
     await mkdir(join(dir, 'ok'));
     await writeFile(join(dir, 'ok', RECORD_NAME), '{ broken');
     await expect(OutDir.open(join(dir, 'ok'))).rejects.toThrow(/is damaged/);
+  });
+
+  it('writes files in subfolders (a stick’s EFI/BOOT) beside files of others there, and replaces and removes only its own', async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'EFI', 'vendor'), { recursive: true });
+    await writeFile(join(dir, 'EFI', 'vendor', 'grubx64.efi'), 'theirs');
+    let out = await OutDir.open(dir);
+    await out.claim(['EFI/BOOT/BOOTX64.EFI', 'EFI/BOOT/grub.cfg']);
+    await out.write('EFI/BOOT/BOOTX64.EFI', 'e1', (temp) => writeFile(temp, 'efi v1'));
+    await out.write('EFI/BOOT/grub.cfg', 'g1', (temp) => writeFile(temp, 'cfg v1'));
+    expect(await readdir(join(dir, 'EFI', 'BOOT'))).toHaveLength(2);
+    expect((await readdir(join(dir, 'EFI', 'BOOT'))).every((n) => n.includes('.partial-'))).toBe(true);
+    await out.commit();
+    expect((await readdir(join(dir, 'EFI', 'BOOT'))).sort()).toEqual(['BOOTX64.EFI', 'grub.cfg']);
+
+    // The next export replaces one, keeps none of the other (no longer written), and leaves theirs.
+    await writeFile(join(dir, 'EFI', 'BOOT', 'notes.txt'), 'mine');
+    out = await OutDir.open(dir);
+    await out.write('EFI/BOOT/BOOTX64.EFI', 'e2', (temp) => writeFile(temp, 'efi v2'));
+    await out.commit();
+    await out.release();
+    expect((await readdir(join(dir, 'EFI', 'BOOT'))).sort()).toEqual(['BOOTX64.EFI', 'notes.txt']);
+    expect(await readFile(join(dir, 'EFI', 'BOOT', 'BOOTX64.EFI'), 'utf8')).toBe('efi v2');
+    expect(await readFile(join(dir, 'EFI', 'vendor', 'grubx64.efi'), 'utf8')).toBe('theirs');
+
+    // A file of theirs where ours would go is refused.
+    out = await OutDir.open(dir);
+    await expect(out.claim(['EFI/BOOT/notes.txt'])).rejects.toThrow(/was not written by Netboot Composer/);
+  });
+
+  it('removes the subfolders a discarded export made, and none that were there before', async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'EFI'));
+    const out = await OutDir.open(dir);
+    await out.write('EFI/BOOT/BOOTX64.EFI', 'e1', (temp) => writeFile(temp, 'efi'));
+    await out.write('boot/grub/grub.cfg', 'g1', (temp) => writeFile(temp, 'cfg'));
+    await out.discard();
+    expect((await readdir(dir)).sort()).toEqual(['EFI']);
+    expect(await readdir(join(dir, 'EFI'))).toEqual([]);
+    expect((await stat(join(dir, 'EFI'))).isDirectory()).toBe(true);
+  });
+
+  it('never writes or removes a name that leaves the folder, even when a record lists one', async () => {
+    expect(['bzImage', 'EFI/BOOT/BOOTX64.EFI', '.netboot-composer.json'].every(isSafeName)).toBe(true);
+    expect(['', '../x', 'a/../../x', '/etc/passwd', 'a//b', './a', 'a\\b'].some(isSafeName)).toBe(false);
+    const parent = await tempDir();
+    const dir = join(parent, 'out');
+    await mkdir(dir);
+    await writeFile(join(parent, 'victim'), 'keep me');
+    const record = {
+      tool: 'netboot-composer',
+      version: 1,
+      files: { '../victim': { fingerprint: 'x', bytes: 7, mtimeMs: 0 } },
+    };
+    await writeFile(join(dir, RECORD_NAME), JSON.stringify(record));
+    const out = await OutDir.open(dir);
+    await expect(out.write('../victim', 'y', (temp) => writeFile(temp, 'gotcha'))).rejects.toThrow(/not a file name/);
+    await out.write('f', 'f1', (temp) => writeFile(temp, 'F'));
+    await out.commit();
+    expect(await readFile(join(parent, 'victim'), 'utf8')).toBe('keep me');
   });
 });

@@ -6,12 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import builder from '../../electron-builder.config.ts';
 import forge from '../../forge.config.ts';
-import { TOOL_PACKAGES } from '../../electron/pipeline/tools.ts';
+import { FILE_PACKAGES, TOOL_PACKAGES } from '../../electron/pipeline/tools.ts';
 
 describe('packaging', () => {
-  it('makes the .deb depend on the package of every tool the app runs', () => {
+  it('makes the .deb depend on the package of every tool the app runs and every file it reads', () => {
     const depends = builder.deb?.depends ?? [];
     for (const pkg of Object.values(TOOL_PACKAGES)) expect(depends).toContain(pkg);
+    for (const file of Object.values(FILE_PACKAGES)) expect(depends).toContain(file.package);
     expect(depends).toEqual(expect.arrayContaining(['squashfs-tools', 'nix-bin', 'qemu-system-x86', 'ipxe-qemu']));
   });
 
