@@ -17,7 +17,14 @@ import { readFile } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { build as viteBuild } from 'vite';
-import { INVOKE_CHANNELS, methodName, type Drive, type FilePurpose, type Purpose } from '../../electron/shared/ipc.ts';
+import {
+  INVOKE_CHANNELS,
+  methodName,
+  type Drive,
+  type FilePurpose,
+  type Purpose,
+  type Result,
+} from '../../electron/shared/ipc.ts';
 import { MainHandlers, type Sender } from '../../electron/main/handlers.ts';
 import { createIpcRouter } from '../../electron/main/ipc.ts';
 import { ROOT } from './fixtures.ts';
@@ -69,6 +76,8 @@ export interface AppHarness {
   filePurposes: FilePurpose[];
   shown: string[];
   clipboard: string[];
+  /** Every request the page made, with main's answer, in the order the answers came. */
+  answers: Array<{ channel: string; answer: Result<unknown> }>;
   /** Console errors and page errors: a polished app has none. */
   pageErrors: string[];
   close(): Promise<void>;
@@ -112,6 +121,7 @@ export async function openApp(browser: Browser, options: HarnessOptions): Promis
     filePurposes: [],
     shown: [],
     clipboard: [],
+    answers: [],
     pageErrors: [],
     close: () => context.close(),
   };
@@ -159,9 +169,11 @@ export async function openApp(browser: Browser, options: HarnessOptions): Promis
   harness.handlers = handlers;
   const router = createIpcRouter(handlers, (event) => event.senderFrame?.url.startsWith(`${ORIGIN}/`) === true);
 
-  await page.exposeBinding('__nbcInvoke', (source, channel: string, payload: unknown) =>
-    router(channel, { sender, senderFrame: { url: source.frame.url() } }, payload),
-  );
+  await page.exposeBinding('__nbcInvoke', async (source, channel: string, payload: unknown) => {
+    const answer = await router(channel, { sender, senderFrame: { url: source.frame.url() } }, payload);
+    harness.answers.push({ channel, answer });
+    return answer;
+  });
   // What electron/preload/preload.ts exposes, built on the binding instead of ipcRenderer.
   await page.addInitScript(
     ({ channels }) => {
