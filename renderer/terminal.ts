@@ -106,6 +106,8 @@ export function createConsoleTerminal(container: HTMLElement): ConsoleTerminal {
   // long lines would be cut at the right edge. Here they wrap; the firmware's
   // 80 columns fit the terminal either way.
   terminal.parser.registerCsiHandler({ prefix: '?', final: 'l' }, (params) => params.length === 1 && params[0] === 7);
+  // Nothing is typed into it: Tab and Shift+Tab move on, as everywhere else on the page.
+  terminal.attachCustomKeyEventHandler((event) => event.key !== 'Tab');
   const fit = new FitAddon();
   terminal.loadAddon(fit);
   const doc = container.ownerDocument;

@@ -182,6 +182,17 @@ describe('test boot in the app, with real QEMU', () => {
         true,
       );
       await page.screenshot({ path: join(SHOTS, 'small-dark-7-test-boot-stopped.png') });
+      // The read-only console takes focus (to scroll it) and lets Tab move on.
+      const focused = () => page.evaluate(() => document.activeElement?.className ?? '');
+      await page.keyboard.press('Tab');
+      expect(await focused()).toBe('xterm-helper-textarea');
+      await page.keyboard.press('Tab');
+      expect(await focused()).not.toBe('xterm-helper-textarea');
+      await page.keyboard.press('Shift+Tab');
+      await page.keyboard.press('Shift+Tab');
+      expect(await panel.getByRole('button', { name: 'Close' }).evaluate((b) => b === document.activeElement)).toBe(
+        true,
+      );
       expect(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).toEqual([]);
       expect(small.pageErrors).toEqual([]);
     } finally {
