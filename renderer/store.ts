@@ -15,17 +15,28 @@ import {
   type CacheSummary,
   type Drive,
   type ErrorInfo,
-  type ExportResult,
-  type ExportTarget,
   type FlakeConfiguration,
   type JobEvent,
   type NetbootApi,
   type Result,
   type Settings,
   type SystemSummary,
+  isBootEvent,
+  type Purpose,
 } from '../electron/shared/ipc.ts';
+import { baseUrlProblem, subdirProblem } from '../electron/shared/export-spec.ts';
 import { BuildProgress, type PathState } from '../electron/shared/progress.ts';
-import type { BuildStage, SystemSource } from '../electron/shared/types.ts';
+import type {
+  Accel,
+  BootEvent,
+  BuildStage,
+  ExportKind,
+  ExportSpec,
+  ExportSummary,
+  Firmware,
+  SystemSource,
+  TestBootResult,
+} from '../electron/shared/types.ts';
 
 export type Step = 'system' | 'options' | 'build' | 'result';
 export const STEPS: readonly Step[] = ['system', 'options', 'build', 'result'];
@@ -113,25 +124,147 @@ export interface BuildSlice {
   onJobEvent(event: JobEvent): void;
 }
 
+/** The export form as the user fills it in: a destination per kind, so switching kinds loses nothing. */
+export interface ExportDraft {
+  kind: ExportKind;
+  /** The folder of the folder, TFTP and HTTP kinds; the stick's mountpoint for usb. */
+  dirs: Record<Exclude<ExportKind, 'usb-image'>, string>;
+  subdir: string;
+  baseUrl: string;
+  /** The image file of the usb-image kind. */
+  file: string;
+}
+
 export interface ExportState {
-  status: 'idle' | 'running' | 'done' | 'failed';
-  target: ExportTarget | undefined;
-  result: ExportResult | undefined;
+  status: 'idle' | 'running' | 'done' | 'failed' | 'canceled';
+  job: string | undefined;
+  spec: ExportSpec | undefined;
+  summary: ExportSummary | undefined;
   error: ErrorInfo | undefined;
+  /** Files written so far, while it runs. */
+  written: number;
+}
+
+/** Which field of the export form is wrong, and the one sentence that says why. */
+export interface ExportProblem {
+  field: 'dir' | 'subdir' | 'baseUrl' | 'file';
+  message: string;
+}
+
+const DIR_PROMPTS: Record<Exclude<ExportKind, 'usb-image'>, string> = {
+  folder: 'Choose the folder to export to.',
+  tftp: 'Choose the folder your TFTP server serves.',
+  http: 'Choose the folder your HTTP server serves.',
+  usb: 'Choose a USB stick.',
+};
+
+/** The export the draft describes, or the first thing to fix. Pure: the form and its tests use it. */
+export function draftSpec(draft: ExportDraft): { spec: ExportSpec } | { problem: ExportProblem } {
+  const problem = (field: ExportProblem['field'], message: string) => ({ problem: { field, message } });
+  if (draft.kind === 'usb-image') {
+    const file = draft.file.trim();
+    if (file === '') return problem('file', 'Choose where to save the image.');
+    if (!file.startsWith('/') || file.endsWith('/')) {
+      return problem('file', 'The image is a file named by its full path, e.g. /home/me/nixos.img.');
+    }
+    return { spec: { kind: 'usb-image', file } };
+  }
+  const dir = draft.dirs[draft.kind].trim();
+  if (dir === '') return problem('dir', DIR_PROMPTS[draft.kind]);
+  if (!dir.startsWith('/')) return problem('dir', 'The folder is named by its full path, starting with /.');
+  switch (draft.kind) {
+    case 'folder':
+    case 'usb':
+      return { spec: { kind: draft.kind, dir } };
+    case 'tftp': {
+      const subdir = draft.subdir.trim();
+      const wrong = subdirProblem(subdir);
+      if (wrong) return problem('subdir', wrong);
+      return { spec: { kind: 'tftp', dir, ...(subdir ? { subdir } : {}) } };
+    }
+    case 'http': {
+      const wrong = baseUrlProblem(draft.baseUrl);
+      if (wrong) return problem('baseUrl', wrong);
+      return { spec: { kind: 'http', dir, baseUrl: draft.baseUrl.trim() } };
+    }
+  }
+}
+
+/** The form, starting from the last export (settings), if any. */
+export function draftFrom(last: ExportSpec | undefined): ExportDraft {
+  const draft: ExportDraft = {
+    kind: last?.kind ?? 'folder',
+    dirs: { folder: '', tftp: '', http: '', usb: '' },
+    subdir: '',
+    baseUrl: '',
+    file: '',
+  };
+  if (!last) return draft;
+  if (last.kind === 'usb-image') return { ...draft, file: last.file };
+  draft.dirs[last.kind] = last.dir;
+  if (last.kind === 'tftp') draft.subdir = last.subdir ?? '';
+  if (last.kind === 'http') draft.baseUrl = last.baseUrl;
+  return draft;
 }
 
 export interface ResultSlice {
   drives: Drive[] | undefined;
+  exportDraft: ExportDraft;
   exportState: ExportState;
   copied: boolean;
   refreshDrives(): Promise<void>;
-  exportTo(target: ExportTarget, dir: string): Promise<void>;
-  chooseExportFolder(target: ExportTarget, defaultPath?: string): Promise<void>;
+  setExportDraft(patch: Partial<Omit<ExportDraft, 'dirs'>> & { dir?: string }): void;
+  /** Open the folder picker (or the save dialog for an image) for the draft's kind. */
+  chooseExportDestination(): Promise<void>;
+  startExport(): Promise<void>;
+  cancelExport(): void;
   showFolder(path: string): Promise<void>;
   copyScript(): Promise<void>;
 }
 
-export type AppState = AppSlice & SystemSlice & OptionsSlice & BuildSlice & ResultSlice;
+export type BootStatus = 'running' | 'passed' | 'failed' | 'stopped' | 'error';
+
+/** One test boot: what it boots, how it is going, how it ended. */
+export interface BootRun {
+  job: string;
+  status: BootStatus;
+  firmware: Firmware;
+  medium: 'network' | 'usb';
+  /** The USB image booted, for medium usb. */
+  image: string | undefined;
+  memoryMiB: number | undefined;
+  accel: { accel: Accel; why: string } | undefined;
+  /** performance.now() at the start and end, for the elapsed time. */
+  startedAt: number;
+  endedAt: number | undefined;
+  stopping: boolean;
+  result: TestBootResult | undefined;
+  error: ErrorInfo | undefined;
+}
+
+export interface BootSlice {
+  bootFirmware: Firmware;
+  /** Boot the folder over the network, or the USB image exported in this session. */
+  bootFrom: 'network' | 'usb';
+  /** The USB image exported in this session, if any. */
+  usbImage: string | undefined;
+  boot: BootRun | undefined;
+  consoleOpen: boolean;
+  setBootFirmware(firmware: Firmware): void;
+  setBootFrom(from: 'network' | 'usb'): void;
+  /** Boot the built folder (or the exported image) in QEMU; the console panel opens. */
+  startBoot(): Promise<void>;
+  stopBoot(): void;
+  closeConsole(): void;
+  /**
+   * Receive the running boot's console output: what came so far at once,
+   * then each batch as it arrives. Kept out of the state, so a chatty guest
+   * re-renders nothing. Returns the function that unsubscribes.
+   */
+  subscribeConsole(listener: (data: string) => void): () => void;
+}
+
+export type AppState = AppSlice & SystemSlice & OptionsSlice & BuildSlice & ResultSlice & BootSlice;
 export type AppStore = StoreApi<AppState>;
 
 const EMPTY_VIEW: BuildView = {
@@ -180,6 +313,25 @@ export function buildBlocker(state: Pick<AppState, 'summary' | 'options' | 'buil
   return undefined;
 }
 
+const IDLE_EXPORT: ExportState = {
+  status: 'idle',
+  job: undefined,
+  spec: undefined,
+  summary: undefined,
+  error: undefined,
+  written: 0,
+};
+
+/** Console output kept for a panel that opens (or reopens) mid-boot. */
+const MAX_CONSOLE_CHARS = 1024 * 1024;
+
+const FOLDER_PURPOSES: Record<Exclude<ExportKind, 'usb-image'>, Purpose> = {
+  folder: 'export',
+  tftp: 'tftp',
+  http: 'http',
+  usb: 'usb',
+};
+
 const unexpected = (error: unknown): ErrorInfo => ({
   kind: 'bug',
   message: `The app could not reach its main process (${(error as Error)?.message ?? String(error)}); restart the app.`,
@@ -206,6 +358,9 @@ export function createAppStore(api: NetbootApi, storeOptions: StoreOptions = {})
   const publishEvery = storeOptions.publishEveryMs ?? 100;
   let progress = new BuildProgress();
   let publishTimer: ReturnType<typeof setTimeout> | undefined;
+  let consoleChunks: string[] = [];
+  let consoleChars = 0;
+  const consoleListeners = new Set<(data: string) => void>();
 
   return createStore<AppState>()((set, get) => {
     const snapshot = (): BuildView => ({
@@ -227,6 +382,29 @@ export function createAppStore(api: NetbootApi, storeOptions: StoreOptions = {})
       publishTimer ??= setTimeout(publish, publishEvery);
     };
     const addLog = (lines: LogLine[]): void => set({ log: [...get().log, ...lines].slice(-MAX_LOG) });
+    const applyBootEvent = (event: BootEvent): void => {
+      const boot = get().boot;
+      if (!boot) return;
+      switch (event.event) {
+        case 'boot-start':
+          set({ boot: { ...boot, firmware: event.firmware, medium: event.medium, memoryMiB: event.memoryMiB } });
+          break;
+        case 'accel':
+          set({ boot: { ...boot, accel: { accel: event.accel, why: event.why } } });
+          break;
+        case 'console':
+          consoleChunks.push(event.data);
+          consoleChars += event.data.length;
+          while (consoleChars > MAX_CONSOLE_CHARS && consoleChunks.length > 1) {
+            consoleChars -= consoleChunks.shift()!.length;
+          }
+          for (const listener of consoleListeners) listener(event.data);
+          break;
+        case 'boot-result':
+          // The same result is boot:start's answer, which ends the run (startBoot).
+          break;
+      }
+    };
 
     return {
       // --- app
@@ -245,7 +423,9 @@ export function createAppStore(api: NetbootApi, storeOptions: StoreOptions = {})
           info: info.ok ? info.value : undefined,
           settings: settings.ok ? settings.value : undefined,
           cache: cache.ok ? cache.value : undefined,
-          ...(settings.ok ? { options: settings.value.options } : {}),
+          ...(settings.ok
+            ? { options: settings.value.options, exportDraft: draftFrom(settings.value.lastExport) }
+            : {}),
         });
       },
       async refreshCache() {
@@ -302,6 +482,8 @@ export function createAppStore(api: NetbootApi, storeOptions: StoreOptions = {})
         }
         const summary = answer.value;
         const { options } = get();
+        // The boot folder being booted is about to belong to another system.
+        get().stopBoot();
         // A system built for one architecture is most likely meant for it.
         const arch = summary.system.system === 'aarch64-linux' ? 'aarch64-linux' : 'x86_64-linux';
         set({
@@ -310,7 +492,10 @@ export function createAppStore(api: NetbootApi, storeOptions: StoreOptions = {})
           outcome: undefined,
           buildStatus: 'idle',
           view: EMPTY_VIEW,
-          exportState: { status: 'idle', target: undefined, result: undefined, error: undefined },
+          exportState: IDLE_EXPORT,
+          usbImage: undefined,
+          bootFrom: 'network',
+          consoleOpen: false,
         });
         const settings = await call(() => api.settingsGet({}));
         if (settings.ok) set({ settings: settings.value });
@@ -345,6 +530,8 @@ export function createAppStore(api: NetbootApi, storeOptions: StoreOptions = {})
         if (blocker || !state.summary) return;
         const jobId = newJobId('build');
         const options = state.options;
+        // The build rewrites the boot folder a test boot would be reading.
+        state.stopBoot();
         progress = new BuildProgress();
         set({
           step: 'build',
@@ -356,7 +543,7 @@ export function createAppStore(api: NetbootApi, storeOptions: StoreOptions = {})
           log: [],
           warnings: [],
           buildError: undefined,
-          exportState: { status: 'idle', target: undefined, result: undefined, error: undefined },
+          exportState: IDLE_EXPORT,
         });
         const answer = await call(() => api.buildStart({ jobId, source: state.summary!.source, options }));
         if (get().buildJob !== jobId) return;
@@ -388,6 +575,15 @@ export function createAppStore(api: NetbootApi, storeOptions: StoreOptions = {})
       },
       onJobEvent({ jobId, event }) {
         const state = get();
+        if (isBootEvent(event)) {
+          if (jobId === state.boot?.job) applyBootEvent(event);
+          return;
+        }
+        if (jobId === state.exportState.job) {
+          if (event.event === 'file')
+            set({ exportState: { ...state.exportState, written: state.exportState.written + 1 } });
+          return;
+        }
         if (jobId === state.resolveJob) {
           if (event.event === 'stage' || event.event === 'log') set({ resolveStatus: event.message });
           return;
@@ -424,38 +620,74 @@ export function createAppStore(api: NetbootApi, storeOptions: StoreOptions = {})
 
       // --- result
       drives: undefined,
-      exportState: { status: 'idle', target: undefined, result: undefined, error: undefined },
+      exportDraft: draftFrom(undefined),
+      exportState: IDLE_EXPORT,
       copied: false,
       async refreshDrives() {
         const drives = await call(() => api.drivesList({}));
-        set({ drives: drives.ok ? drives.value : [] });
+        const list = drives.ok ? drives.value : [];
+        set({ drives: list });
+        // One stick: it is the one.
+        const draft = get().exportDraft;
+        if (list.length === 1 && !list.some((d) => d.mountpoint === draft.dirs.usb)) {
+          set({ exportDraft: { ...draft, dirs: { ...draft.dirs, usb: list[0]!.mountpoint } } });
+        }
       },
-      async exportTo(target, dir) {
-        const outcome = get().outcome;
-        if (!outcome) return;
+      setExportDraft({ dir, ...patch }) {
+        const draft = { ...get().exportDraft, ...patch };
+        if (dir !== undefined && draft.kind !== 'usb-image') draft.dirs = { ...draft.dirs, [draft.kind]: dir };
+        set({ exportDraft: draft });
+      },
+      async chooseExportDestination() {
+        const draft = get().exportDraft;
+        if (draft.kind === 'usb-image') {
+          const file = await call(() =>
+            api.dialogChooseFile({ purpose: 'usb-image', ...(draft.file ? { defaultPath: draft.file } : {}) }),
+          );
+          if (!file.ok) return set({ exportState: { ...IDLE_EXPORT, status: 'failed', error: file.error } });
+          if (file.value) get().setExportDraft({ file: file.value });
+          return;
+        }
+        const current = draft.dirs[draft.kind];
+        const folder = await call(() =>
+          api.dialogChooseFolder({
+            purpose: FOLDER_PURPOSES[draft.kind as Exclude<ExportKind, 'usb-image'>],
+            ...(current.startsWith('/') ? { defaultPath: current } : {}),
+          }),
+        );
+        if (!folder.ok) return set({ exportState: { ...IDLE_EXPORT, status: 'failed', error: folder.error } });
+        if (folder.value) get().setExportDraft({ dir: folder.value });
+      },
+      async startExport() {
+        const { outcome, exportDraft, exportState } = get();
+        const checked = draftSpec(exportDraft);
+        if (!outcome || !('spec' in checked) || exportState.status === 'running') return;
+        const { spec } = checked;
         const jobId = newJobId('export');
-        set({ exportState: { status: 'running', target, result: undefined, error: undefined } });
-        const answer = await call(() => api.exportStart({ jobId, from: outcome.outDir, to: dir, target }));
+        set({ exportState: { ...IDLE_EXPORT, status: 'running', job: jobId, spec } });
+        const answer = await call(() => api.exportStart({ jobId, from: outcome.outDir, spec }));
+        if (get().exportState.job !== jobId) return;
         if (answer.ok) {
-          set({ exportState: { status: 'done', target, result: answer.value, error: undefined } });
+          const summary = answer.value;
+          set({ exportState: { ...get().exportState, status: 'done', job: undefined, summary } });
+          if (summary.kind === 'usb-image' && summary.file) set({ usbImage: summary.file });
           const settings = await call(() => api.settingsGet({}));
           if (settings.ok) set({ settings: settings.value });
         } else {
-          set({ exportState: { status: 'failed', target, result: undefined, error: answer.error } });
+          const canceled = answer.error.kind === 'canceled';
+          set({
+            exportState: {
+              ...get().exportState,
+              status: canceled ? 'canceled' : 'failed',
+              job: undefined,
+              error: canceled ? undefined : answer.error,
+            },
+          });
         }
       },
-      async chooseExportFolder(target, defaultPath) {
-        const folder = await call(() =>
-          api.dialogChooseFolder({
-            purpose: target === 'usb' ? 'usb' : 'export',
-            defaultPath: defaultPath ?? get().settings?.exportFolder,
-          }),
-        );
-        if (!folder.ok) {
-          set({ exportState: { status: 'failed', target, result: undefined, error: folder.error } });
-          return;
-        }
-        if (folder.value) await get().exportTo(target, folder.value);
+      cancelExport() {
+        const jobId = get().exportState.job;
+        if (jobId) void call(() => api.jobCancel({ jobId }));
       },
       async showFolder(path) {
         await call(() => api.shellShowFolder({ path }));
@@ -466,6 +698,68 @@ export function createAppStore(api: NetbootApi, storeOptions: StoreOptions = {})
         const answer = await call(() => api.clipboardWrite({ text: script }));
         set({ copied: answer.ok });
         if (answer.ok) setTimeout(() => set({ copied: false }), 2000);
+      },
+
+      // --- test boot
+      bootFirmware: 'bios',
+      bootFrom: 'network',
+      usbImage: undefined,
+      boot: undefined,
+      consoleOpen: false,
+      setBootFirmware: (bootFirmware) => set({ bootFirmware }),
+      setBootFrom: (bootFrom) => set({ bootFrom }),
+      async startBoot() {
+        const { outcome, boot, bootFirmware: firmware, bootFrom, usbImage } = get();
+        if (!outcome || boot?.status === 'running') return;
+        const image = bootFrom === 'usb' ? usbImage : undefined;
+        const jobId = newJobId('boot');
+        consoleChunks = [];
+        consoleChars = 0;
+        set({
+          consoleOpen: true,
+          boot: {
+            job: jobId,
+            status: 'running',
+            firmware,
+            medium: image ? 'usb' : 'network',
+            image,
+            memoryMiB: undefined,
+            accel: undefined,
+            startedAt: now(),
+            endedAt: undefined,
+            stopping: false,
+            result: undefined,
+            error: undefined,
+          },
+        });
+        const answer = await call(() =>
+          api.bootStart({ jobId, dir: outcome.outDir, firmware, ...(image ? { usbImage: image } : {}) }),
+        );
+        const current = get().boot;
+        if (current?.job !== jobId) return;
+        const ended = { ...current, endedAt: now(), stopping: false };
+        if (answer.ok) {
+          set({ boot: { ...ended, status: answer.value.passed ? 'passed' : 'failed', result: answer.value } });
+        } else if (answer.error.kind === 'canceled') {
+          set({ boot: { ...ended, status: 'stopped' } });
+        } else {
+          set({ boot: { ...ended, status: 'error', error: answer.error } });
+        }
+      },
+      stopBoot() {
+        const boot = get().boot;
+        if (boot?.status !== 'running') return;
+        void call(() => api.jobCancel({ jobId: boot.job }));
+        set({ boot: { ...boot, stopping: true } });
+      },
+      closeConsole() {
+        get().stopBoot();
+        set({ consoleOpen: false });
+      },
+      subscribeConsole(listener) {
+        if (consoleChunks.length > 0) listener(consoleChunks.join(''));
+        consoleListeners.add(listener);
+        return () => consoleListeners.delete(listener);
       },
     };
   });

@@ -9,6 +9,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorInfo } from './errors.ts';
 import { listRemovableDrives } from './drives.ts';
+import { ConsoleBatcher } from './console-batch.ts';
 import { SettingsStore } from './settings.ts';
 import type {
   AppInfo,
@@ -16,6 +17,7 @@ import type {
   BuildOutcome,
   CacheSummary,
   Drive,
+  FilePurpose,
   InvokeChannel,
   JobEvent,
   Purpose,
@@ -25,13 +27,14 @@ import type {
   SystemSummary,
 } from '../shared/ipc.ts';
 import { JOB_EVENT_CHANNEL } from '../shared/ipc.ts';
-import type { Arch, BuildEvent, SystemSource } from '../shared/types.ts';
+import type { Arch, BootEvent, BuildEvent, SystemSource, TestBootResult } from '../shared/types.ts';
 import { SCRIPT_NAME } from '../shared/boot-folder.ts';
 import { build, resolveSystem } from '../pipeline/build.ts';
 import { cacheStats, defaultCacheDir, pruneCache } from '../pipeline/cache.ts';
 import { queryClosure } from '../pipeline/closure.ts';
 import { CanceledError, NetbootError } from '../pipeline/errors.ts';
-import { exportBootFolder } from '../pipeline/export.ts';
+import { bootMemoryMiB, DEFAULT_EXPECT, testBoot, usbImageMemoryMiB } from '../pipeline/boot.ts';
+import { exportTo } from '../pipeline/export.ts';
 import { listFlakeSystems } from '../pipeline/nix.ts';
 
 /** The part of a WebContents the handlers use: who asked, and how to answer with events. */
@@ -44,6 +47,8 @@ export interface Sender {
 /** Electron services, passed in so the handlers run without Electron. */
 export interface MainServices {
   chooseFolder(sender: Sender, purpose: Purpose, defaultPath: string | undefined): Promise<string | null>;
+  /** A file to write (a save dialog); null when the user canceled. */
+  chooseFile(sender: Sender, purpose: FilePurpose, defaultPath: string | undefined): Promise<string | null>;
   showFolder(path: string): Promise<void>;
   writeClipboard(text: string): void;
   listDrives?: () => Promise<Drive[]>;
@@ -61,6 +66,11 @@ export interface MainOptions {
   /** A job finished, failed or was canceled. */
   onJobEnd?: (sender: Sender, jobId: string) => void;
 }
+
+/** How long a test boot from the app waits for the expected line, as the CLI's test-boot does. */
+export const BOOT_TIMEOUT_SECONDS = 300;
+
+type JobEmit = (event: BuildEvent | BootEvent) => void;
 
 type Handler<C extends InvokeChannel> = (request: RequestOf<C>, sender: Sender) => Promise<ResponseOf<C>>;
 export type Handlers = { [C in InvokeChannel]: Handler<C> };
@@ -115,11 +125,11 @@ export class MainHandlers {
     return this.jobs.size;
   }
 
-  private startJob(jobId: string, sender: Sender): { signal: AbortSignal; emit: (event: BuildEvent) => void } {
+  private startJob(jobId: string, sender: Sender): { signal: AbortSignal; emit: JobEmit } {
     if (this.jobs.has(jobId)) throw new NetbootError(`A job named ${jobId} is running already.`);
     const controller = new AbortController();
     this.jobs.set(jobId, { controller, senderId: sender.id });
-    const emit = (event: BuildEvent): void => {
+    const emit: JobEmit = (event) => {
       const message: JobEvent = { jobId, event };
       this.options.onJobEvent?.(sender, message);
       if (!sender.isDestroyed()) sender.send(JOB_EVENT_CHANNEL, message);
@@ -130,7 +140,7 @@ export class MainHandlers {
   private async job<T>(
     jobId: string,
     sender: Sender,
-    run: (signal: AbortSignal, emit: (event: BuildEvent) => void) => Promise<T>,
+    run: (signal: AbortSignal, emit: JobEmit) => Promise<T>,
   ): Promise<T> {
     const { signal, emit } = this.startJob(jobId, sender);
     try {
@@ -180,6 +190,43 @@ export class MainHandlers {
     const { system, ...summary } = result;
     await this.settings.addRecent(source, system.name);
     return { ...summary, script: await readFile(join(outDir, SCRIPT_NAME), 'utf8') };
+  }
+
+  /**
+   * A test boot for the page: the console batched (a chatty guest must not
+   * flood IPC), the result as the last event. Stopped, it ends as canceled.
+   */
+  private async testBoot(
+    dir: string,
+    firmware: TestBootResult['firmware'],
+    usbImage: string | undefined,
+    signal: AbortSignal,
+    emit: JobEmit,
+  ): Promise<TestBootResult> {
+    const memoryMiB = usbImage !== undefined ? await usbImageMemoryMiB(usbImage) : await bootMemoryMiB(dir);
+    emit({ event: 'boot-start', firmware, medium: usbImage !== undefined ? 'usb' : 'network', memoryMiB });
+    const batch = new ConsoleBatcher((data) => emit({ event: 'console', data }));
+    let result: TestBootResult;
+    try {
+      result = await testBoot({
+        ...(usbImage !== undefined ? { usbImage } : { dir }),
+        firmware,
+        expect: DEFAULT_EXPECT,
+        timeoutSeconds: BOOT_TIMEOUT_SECONDS,
+        memoryMiB,
+        signal,
+        onData: (data) => batch.push(data),
+        onAccel: (accel, why) => {
+          batch.flush();
+          emit({ event: 'accel', accel, why });
+        },
+      });
+    } finally {
+      batch.flush();
+    }
+    if (signal.aborted) throw new CanceledError();
+    emit({ event: 'boot-result', ...result });
+    return result;
   }
 
   readonly handlers: Handlers = {
@@ -236,17 +283,23 @@ export class MainHandlers {
       return true;
     },
 
-    'export:start': ({ jobId, from, to }, sender) =>
+    'export:start': ({ jobId, from, spec }, sender) =>
       this.job(jobId, sender, async (signal, emit) => {
-        const result = await exportBootFolder(from, to, { signal, onEvent: emit });
-        await this.settings.set({ exportFolder: to });
-        return result;
+        const summary = await exportTo(from, spec, { signal, onEvent: emit });
+        await this.settings.set({ lastExport: spec });
+        return summary;
       }),
+
+    'boot:start': ({ jobId, dir, firmware, usbImage }, sender) =>
+      this.job(jobId, sender, (signal, emit) => this.testBoot(dir, firmware, usbImage, signal, emit)),
 
     'drives:list': () => (this.options.services.listDrives ?? listRemovableDrives)(),
 
     'dialog:choose-folder': ({ purpose, defaultPath }, sender) =>
       this.options.services.chooseFolder(sender, purpose, defaultPath),
+
+    'dialog:choose-file': ({ purpose, defaultPath }, sender) =>
+      this.options.services.chooseFile(sender, purpose, defaultPath),
 
     'shell:show-folder': async ({ path }) => {
       await this.options.services.showFolder(path);

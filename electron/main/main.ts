@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BuildProgress } from '../shared/progress.ts';
 import type { Arch } from '../shared/types.ts';
-import type { Purpose } from '../shared/ipc.ts';
+import { isBootEvent, type FilePurpose, type Purpose } from '../shared/ipc.ts';
 import { MainHandlers, type Sender } from './handlers.ts';
 import { createIpcRouter, registerIpc, type RequestEvent } from './ipc.ts';
 
@@ -33,8 +33,19 @@ function hostArch(): Arch | undefined {
 const PICKER_TITLES: Record<Purpose, string> = {
   flake: 'Choose a flake folder',
   system: 'Choose a built NixOS system (a result link or a store path)',
-  export: 'Choose the folder your TFTP or HTTP server serves',
+  export: 'Choose a folder to export the boot files to',
+  tftp: 'Choose the folder your TFTP server serves',
+  http: 'Choose the folder your HTTP server serves',
   usb: 'Choose a folder on the USB stick',
+};
+
+const FILE_DIALOGS: Record<FilePurpose, Electron.SaveDialogOptions> = {
+  'usb-image': {
+    title: 'Save the USB image as',
+    buttonLabel: 'Save image',
+    filters: [{ name: 'Disk images', extensions: ['img'] }],
+    properties: ['createDirectory', 'showOverwriteConfirmation'],
+  },
 };
 
 /** Our page, in one of our windows: anything else is refused. */
@@ -60,12 +71,18 @@ const handlers = new MainHandlers({
         title: PICKER_TITLES[purpose],
         properties: [
           'openDirectory',
-          ...(purpose === 'export' || purpose === 'usb' ? (['createDirectory'] as const) : []),
+          ...(purpose === 'flake' || purpose === 'system' ? [] : (['createDirectory'] as const)),
         ],
         ...(defaultPath ? { defaultPath } : {}),
       };
       const answer = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
       return answer.canceled ? null : (answer.filePaths[0] ?? null);
+    },
+    async chooseFile(sender: Sender, purpose: FilePurpose, defaultPath: string | undefined) {
+      const window = BrowserWindow.fromWebContents(sender as WebContents);
+      const options = { ...FILE_DIALOGS[purpose], ...(defaultPath ? { defaultPath } : {}) };
+      const answer = window ? await dialog.showSaveDialog(window, options) : await dialog.showSaveDialog(options);
+      return answer.canceled || !answer.filePath ? null : answer.filePath;
     },
     async showFolder(path: string) {
       const problem = await shell.openPath(path);
@@ -73,8 +90,9 @@ const handlers = new MainHandlers({
     },
     writeClipboard: (text: string) => clipboard.writeText(text),
   },
-  // The taskbar follows the build.
+  // The taskbar follows the build (a test boot's events are not a build's).
   onJobEvent(sender, { event }) {
+    if (isBootEvent(event)) return;
     const window = BrowserWindow.fromWebContents(sender as WebContents);
     if (!window) return;
     let state = progress.get(sender.id);

@@ -4,8 +4,9 @@
  */
 import { z } from 'zod';
 import { INITRD_LEVELS, levelFits, SQUASHFS_LEVELS } from '../shared/compression.ts';
+import { baseUrlProblem, subdirProblem } from '../shared/export-spec.ts';
 import type { InvokeChannel } from '../shared/ipc.ts';
-import { ARCHES, INITRD_COMPRESSORS, SQUASHFS_COMPRESSORS } from '../shared/types.ts';
+import { ARCHES, FIRMWARES, INITRD_COMPRESSORS, SQUASHFS_COMPRESSORS } from '../shared/types.ts';
 
 const jobId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a job id is 1 to 64 letters, digits, - or _');
 /** An absolute path without NUL bytes. */
@@ -49,6 +50,33 @@ export const buildOptionsSchema = z
 
 const empty = z.object({}).strict();
 
+/** Where an export goes; the text fields are held to what the page checks (electron/shared/export-spec.ts). */
+export const exportSpecSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('folder'), dir: absolutePath }).strict(),
+  z
+    .object({
+      kind: z.literal('tftp'),
+      dir: absolutePath,
+      subdir: z
+        .string()
+        .refine((name) => subdirProblem(name) === undefined, 'one folder name')
+        .optional(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('http'),
+      dir: absolutePath,
+      baseUrl: z
+        .string()
+        .max(2048)
+        .refine((url) => baseUrlProblem(url) === undefined, 'an http:// or https:// URL without ? or #'),
+    })
+    .strict(),
+  z.object({ kind: z.literal('usb'), dir: absolutePath }).strict(),
+  z.object({ kind: z.literal('usb-image'), file: absolutePath }).strict(),
+]);
+
 /** At least 64 MiB: less would not hold even a small system. */
 export const cacheLimitSchema = z
   .number()
@@ -62,18 +90,25 @@ export const requestSchemas = {
   'flake:list': z.object({ jobId, ref: z.string().min(1).max(4096) }).strict(),
   'build:start': z.object({ jobId, source: systemSourceSchema, options: buildOptionsSchema }).strict(),
   'job:cancel': z.object({ jobId }).strict(),
-  'export:start': z.object({ jobId, from: absolutePath, to: absolutePath, target: z.enum(['folder', 'usb']) }).strict(),
+  'export:start': z.object({ jobId, from: absolutePath, spec: exportSpecSchema }).strict(),
+  'boot:start': z
+    .object({ jobId, dir: absolutePath, firmware: z.enum(FIRMWARES), usbImage: absolutePath.optional() })
+    .strict(),
   'drives:list': empty,
   'dialog:choose-folder': z
-    .object({ purpose: z.enum(['flake', 'system', 'export', 'usb']), defaultPath: absolutePath.optional() })
+    .object({
+      purpose: z.enum(['flake', 'system', 'export', 'tftp', 'http', 'usb']),
+      defaultPath: absolutePath.optional(),
+    })
     .strict(),
+  'dialog:choose-file': z.object({ purpose: z.enum(['usb-image']), defaultPath: absolutePath.optional() }).strict(),
   'shell:show-folder': z.object({ path: absolutePath }).strict(),
   'clipboard:write': z.object({ text: z.string().max(1_000_000) }).strict(),
   'settings:get': empty,
   'settings:set': z
     .object({
       options: buildOptionsSchema.optional(),
-      exportFolder: absolutePath.optional(),
+      lastExport: exportSpecSchema.optional(),
       cacheLimitBytes: cacheLimitSchema.optional(),
     })
     .strict(),

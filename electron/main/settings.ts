@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import { defaultBuildOptions, type RecentSource, type Settings } from '../shared/ipc.ts';
 import type { Arch, SystemSource } from '../shared/types.ts';
-import { buildOptionsSchema, cacheLimitSchema, systemSourceSchema } from './schemas.ts';
+import { buildOptionsSchema, cacheLimitSchema, exportSpecSchema, systemSourceSchema } from './schemas.ts';
 
 export const MAX_RECENT = 8;
 
@@ -31,7 +31,7 @@ export class SettingsStore {
     this.defaults = {
       recent: [],
       options: defaultBuildOptions(hostArch),
-      exportFolder: undefined,
+      lastExport: undefined,
       cacheLimitBytes: undefined,
     };
   }
@@ -47,12 +47,18 @@ export class SettingsStore {
     const object = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
     const options = buildOptionsSchema.safeParse(object.options);
     const recent = z.array(recentSchema).safeParse(object.recent);
-    const exportFolder = z.string().safeParse(object.exportFolder);
+    const lastExport = exportSpecSchema.safeParse(object.lastExport);
+    // Before export kinds, only the folder was kept.
+    const exportFolder = z.string().startsWith('/').safeParse(object.exportFolder);
     const cacheLimitBytes = cacheLimitSchema.safeParse(object.cacheLimitBytes);
     this.current = {
       recent: recent.success ? recent.data.slice(0, MAX_RECENT) : [],
       options: options.success ? options.data : this.defaults.options,
-      exportFolder: exportFolder.success ? exportFolder.data : undefined,
+      lastExport: lastExport.success
+        ? lastExport.data
+        : exportFolder.success
+          ? { kind: 'folder', dir: exportFolder.data }
+          : undefined,
       cacheLimitBytes: cacheLimitBytes.success ? cacheLimitBytes.data : undefined,
     };
     return this.current;

@@ -17,9 +17,12 @@ export type { Accel, Firmware };
 import { readBootFolderInfo } from './output.ts';
 import { readUsbImageInfo } from './usb.ts';
 import { defaultStateDir } from './cache.ts';
-import { DEMO_FAILURE_MARKER } from './demo.ts';
+import { DEMO_FAILURE_MARKER, DEMO_MARKER } from './demo.ts';
 import { exists } from './fsutil.ts';
 import { KILL_GRACE_MS, onLines, requireTool, runTool } from './tools.ts';
+
+/** What a test boot waits for unless told otherwise: the demo's marker, or a NixOS login prompt. */
+export const DEFAULT_EXPECT = new RegExp(`${DEMO_MARKER}|login: *$`);
 
 /** Escape sequences the firmware prints (colours, cursor moves), removed before matching. */
 // eslint-disable-next-line no-control-regex

@@ -5,19 +5,23 @@
  * page (renderer/) all read their types from here, so a channel cannot be
  * renamed or reshaped on one side only.
  *
- * Long operations (resolving a system, a build, an export) are jobs: the page
+ * Long operations (resolving a system, a build, an export, a test boot) are jobs: the page
  * names each one with a `jobId`, the job's events arrive on
  * {@link JOB_EVENT_CHANNEL} tagged with it, and `job:cancel` stops it.
  */
 import type {
   Arch,
+  BootEvent,
   BuildEvent,
   BuildSummary,
-  OutputFile,
+  ExportSpec,
+  ExportSummary,
+  Firmware,
   InitrdCompression,
   NixosSystem,
   SquashfsCompression,
   SystemSource,
+  TestBootResult,
 } from './types.ts';
 import { DEFAULT_INITRD_COMPRESSION, DEFAULT_SQUASHFS_COMPRESSION } from './compression.ts';
 
@@ -72,8 +76,8 @@ export function defaultBuildOptions(hostArch: Arch | undefined): BuildOptions {
 export interface Settings {
   recent: RecentSource[];
   options: BuildOptions;
-  /** The folder the last export went to. */
-  exportFolder: string | undefined;
+  /** Where the last export went, and how: the export form starts from it. */
+  lastExport: ExportSpec | undefined;
   /** The cache's size limit; undefined: the default (NETBOOT_COMPOSER_CACHE_LIMIT, else 5 GiB). */
   cacheLimitBytes: number | undefined;
 }
@@ -94,13 +98,6 @@ export interface Drive {
   /** The whole drive's size. */
   sizeBytes: number;
   freeBytes: number | undefined;
-}
-
-export type ExportTarget = 'folder' | 'usb';
-
-export interface ExportResult {
-  dir: string;
-  files: OutputFile[];
 }
 
 /** The cache as electron/pipeline/cache.ts reports it (cacheStats). */
@@ -133,7 +130,10 @@ export interface ErrorInfo {
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
 
-export type Purpose = 'flake' | 'system' | 'export' | 'usb';
+/** What a folder picker is for: its title says so. */
+export type Purpose = 'flake' | 'system' | 'export' | 'tftp' | 'http' | 'usb';
+/** What a save-file dialog is for. */
+export type FilePurpose = 'usb-image';
 
 /** Request and response of every invoke channel. */
 export interface InvokeChannels {
@@ -145,13 +145,27 @@ export interface InvokeChannels {
     response: BuildOutcome;
   };
   'job:cancel': { request: { jobId: string }; response: boolean };
+  /** Export the boot folder `from` as `spec` says (a folder, TFTP, HTTP, a USB stick or image). */
   'export:start': {
-    request: { jobId: string; from: string; to: string; target: ExportTarget };
-    response: ExportResult;
+    request: { jobId: string; from: string; spec: ExportSpec };
+    response: ExportSummary;
+  };
+  /**
+   * Boot in QEMU and watch the serial console: the boot folder `dir` over the
+   * network, or, when `usbImage` is given, that image as a USB stick. Streams
+   * {@link BootEvent}s; `job:cancel` stops the VM.
+   */
+  'boot:start': {
+    request: { jobId: string; dir: string; firmware: Firmware; usbImage?: string | undefined };
+    response: TestBootResult;
   };
   'drives:list': { request: Record<string, never>; response: Drive[] };
   'dialog:choose-folder': {
     request: { purpose: Purpose; defaultPath?: string | undefined };
+    response: string | null;
+  };
+  'dialog:choose-file': {
+    request: { purpose: FilePurpose; defaultPath?: string | undefined };
     response: string | null;
   };
   'shell:show-folder': { request: { path: string }; response: null };
@@ -174,8 +188,10 @@ export const INVOKE_CHANNELS = [
   'build:start',
   'job:cancel',
   'export:start',
+  'boot:start',
   'drives:list',
   'dialog:choose-folder',
+  'dialog:choose-file',
   'shell:show-folder',
   'clipboard:write',
   'settings:get',
@@ -187,10 +203,17 @@ export const INVOKE_CHANNELS = [
 /** The one channel main pushes on: events of a job, addressed to the window that started it. */
 export const JOB_EVENT_CHANNEL = 'job:event';
 
-/** Events of a job: a build's events, plus an export's per-file events (the same `file` shape). */
+/** Events of a job: a build's events, an export's per-file events (the same `file` shape), a test boot's events. */
 export interface JobEvent {
   jobId: string;
-  event: BuildEvent;
+  event: BuildEvent | BootEvent;
+}
+
+const BOOT_EVENTS: ReadonlySet<string> = new Set<BootEvent['event']>(['boot-start', 'accel', 'console', 'boot-result']);
+
+/** Whether `event` is a test boot's rather than a build's. */
+export function isBootEvent(event: BuildEvent | BootEvent): event is BootEvent {
+  return BOOT_EVENTS.has(event.event);
 }
 
 /**

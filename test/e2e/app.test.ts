@@ -148,19 +148,50 @@ describe('the app, in Chromium, with the real main-process handlers and pipeline
     expect(await page.getByText('the file on disk has the old ones').count()).toBe(0);
 
     // Export to a folder that holds a file of someone else's.
+    const exportCard = page.locator('.export-card');
+    expect(await exportCard.getByRole('radio', { name: 'Folder' }).isChecked()).toBe(true);
+    expect(await exportCard.getByRole('button', { name: 'Export', exact: true }).isDisabled()).toBe(true);
     app.pickers.push(exportDir);
-    await page.getByRole('button', { name: 'Export to folder…' }).click();
+    await exportCard.getByRole('button', { name: 'Choose…' }).click();
+    await expect.poll(() => exportCard.getByRole('textbox', { name: 'Folder' }).inputValue()).toBe(exportDir);
+    await exportCard.getByRole('button', { name: 'Export', exact: true }).click();
     await page.getByText('Exported 5 files').waitFor();
     expect(app.pickerPurposes.at(-1)).toBe('export');
     const built = await filesOf(outDir);
     const exported = await filesOf(exportDir);
-    for (const name of ['bzImage', 'initrd', 'manifest', 'nix-store', 'netboot.ipxe']) {
+    for (const name of ['bzImage', 'initrd', 'manifest', 'netboot.ipxe', 'nix-store']) {
       expect(exported[name], name).toBe(built[name]);
     }
     expect(exported['pxelinux.0']).toBe(Buffer.from('not ours\n').toString('base64'));
+    const written = await exportCard.getByRole('table', { name: 'Files written' }).getByRole('row').allTextContents();
+    expect(written.map((row) => row.replace(/\d.*$/, '')).sort()).toEqual(
+      ['bzImage', 'initrd', 'manifest', 'netboot.ipxe', 'nix-store'].sort(),
+    );
     await page.getByRole('button', { name: 'Show in folder' }).last().click();
     await expect.poll(() => app.shown).toContain(exportDir);
+    expect(JSON.parse(await readFile(join(userDataDir, 'settings.json'), 'utf8')).lastExport).toEqual({
+      kind: 'folder',
+      dir: exportDir,
+    });
     await shot(page, '6-exported');
+
+    // ISSUE4-MERGE: on this branch the pipeline's TFTP export throws "not implemented"; the page must
+    // say so readably. After the merge, export for real here and check the loaders and the dnsmasq snippet.
+    const tftpDir = await tempDir('nbc-tftp-');
+    await exportCard.locator('.export-kinds label', { hasText: 'TFTP' }).click();
+    app.pickers.push(tftpDir);
+    await exportCard.getByRole('button', { name: 'Choose…' }).click();
+    expect(app.pickerPurposes.at(-1)).toBe('tftp');
+    await exportCard.getByLabel('Subfolder (optional)').fill('nixos/x');
+    expect(await exportCard.getByText(/^The subfolder is one folder name/).isVisible()).toBe(true);
+    expect(await exportCard.getByRole('button', { name: 'Export', exact: true }).isDisabled()).toBe(true);
+    await exportCard.getByLabel('Subfolder (optional)').fill('nixos');
+    await exportCard.getByRole('button', { name: 'Export', exact: true }).click();
+    const failed = exportCard.getByRole('alert');
+    await failed.waitFor();
+    expect(await failed.textContent()).toBe('The export did not finishtftp exports are not implemented yet.');
+    await exportCard.locator('.export-kinds label', { hasText: 'Folder' }).click();
+    expect(await exportCard.getByRole('textbox', { name: 'Folder' }).inputValue()).toBe(exportDir);
 
     // A second build, with a compressor that makes every path pack again, canceled mid-way.
     await page.getByRole('button', { name: 'Options', exact: true }).click();
@@ -216,10 +247,14 @@ describe('the app at 1024×700, in the dark', () => {
       await page.getByRole('button', { name: 'Build boot files' }).click();
       await page.getByRole('heading', { name: 'Boot files ready' }).waitFor({ timeout: 240_000 });
       expect(await noSideScroll()).toBe(true);
-      // The removable drive is listed by name and size.
+      // The removable drive is listed by name and size, and, being the only one, chosen.
+      await page.locator('.export-kinds label', { hasText: 'USB stick' }).click();
       expect(await page.getByRole('list', { name: 'USB drives' }).textContent()).toMatch(
         /^NETBOOT30 GiB, 28 GiB free · /,
       );
+      expect(await page.getByRole('radio', { name: /^NETBOOT/ }).isChecked()).toBe(true);
+      expect(await page.getByRole('button', { name: 'Export', exact: true }).isEnabled()).toBe(true);
+      expect(await noSideScroll()).toBe(true);
       await shot(page, 'small-dark-4-result');
       await page.getByRole('button', { name: 'Build', exact: true }).click();
       expect(await page.getByTestId('reused').textContent()).toBe('0 of 36 reused');

@@ -6,7 +6,8 @@
  * handlers (electron/main/handlers.ts, the real pipeline behind them) through
  * the same contract the preload exposes. Only what needs Electron's binary is
  * stood in for, and each stand-in is named here:
- *   - native folder pickers: the test queues the folder the user "picks";
+ *   - native folder pickers and save dialogs: the test queues the folder or
+ *     file the user "picks";
  *   - shell.openPath and the clipboard: recorded, so the test can check them;
  *   - removable drives: a folder the test names (no USB stick on this machine).
  * The page is served from a made-up origin by Playwright's router, so no
@@ -16,7 +17,14 @@ import { readFile } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { build as viteBuild } from 'vite';
-import { INVOKE_CHANNELS, methodName, type Drive, type Purpose } from '../../electron/shared/ipc.ts';
+import {
+  INVOKE_CHANNELS,
+  methodName,
+  type Drive,
+  type FilePurpose,
+  type Purpose,
+  type Result,
+} from '../../electron/shared/ipc.ts';
 import { MainHandlers, type Sender } from '../../electron/main/handlers.ts';
 import { createIpcRouter } from '../../electron/main/ipc.ts';
 import { ROOT } from './fixtures.ts';
@@ -63,8 +71,13 @@ export interface AppHarness {
   /** Folders the next native pickers "return", in order; null is a canceled picker. */
   pickers: Array<string | null>;
   pickerPurposes: Purpose[];
+  /** Files the next save dialogs "return", in order; null is a canceled dialog. */
+  files: Array<string | null>;
+  filePurposes: FilePurpose[];
   shown: string[];
   clipboard: string[];
+  /** Every request the page made, with main's answer, in the order the answers came. */
+  answers: Array<{ channel: string; answer: Result<unknown> }>;
   /** Console errors and page errors: a polished app has none. */
   pageErrors: string[];
   close(): Promise<void>;
@@ -104,8 +117,11 @@ export async function openApp(browser: Browser, options: HarnessOptions): Promis
     handlers: undefined as unknown as MainHandlers,
     pickers: [],
     pickerPurposes: [],
+    files: [],
+    filePurposes: [],
     shown: [],
     clipboard: [],
+    answers: [],
     pageErrors: [],
     close: () => context.close(),
   };
@@ -138,6 +154,11 @@ export async function openApp(browser: Browser, options: HarnessOptions): Promis
         if (harness.pickers.length === 0) throw new Error(`the test did not queue a folder for the ${purpose} picker`);
         return harness.pickers.shift() ?? null;
       },
+      async chooseFile(_sender, purpose) {
+        harness.filePurposes.push(purpose);
+        if (harness.files.length === 0) throw new Error(`the test did not queue a file for the ${purpose} dialog`);
+        return harness.files.shift() ?? null;
+      },
       async showFolder(path) {
         harness.shown.push(path);
       },
@@ -148,9 +169,11 @@ export async function openApp(browser: Browser, options: HarnessOptions): Promis
   harness.handlers = handlers;
   const router = createIpcRouter(handlers, (event) => event.senderFrame?.url.startsWith(`${ORIGIN}/`) === true);
 
-  await page.exposeBinding('__nbcInvoke', (source, channel: string, payload: unknown) =>
-    router(channel, { sender, senderFrame: { url: source.frame.url() } }, payload),
-  );
+  await page.exposeBinding('__nbcInvoke', async (source, channel: string, payload: unknown) => {
+    const answer = await router(channel, { sender, senderFrame: { url: source.frame.url() } }, payload);
+    harness.answers.push({ channel, answer });
+    return answer;
+  });
   // What electron/preload/preload.ts exposes, built on the binding instead of ipcRenderer.
   await page.addInitScript(
     ({ channels }) => {

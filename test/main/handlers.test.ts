@@ -1,10 +1,11 @@
 /**
- * MainHandlers with the real pipeline and Nix, as the page reaches them
+ * MainHandlers with the real pipeline, Nix and QEMU, as the page reaches them
  * through the IPC router.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MainHandlers, type Sender } from '../../electron/main/handlers.ts';
 import { createIpcRouter } from '../../electron/main/ipc.ts';
 import type { JobEvent } from '../../electron/shared/ipc.ts';
@@ -20,6 +21,7 @@ async function handlers(): Promise<MainHandlers> {
     hostArch: 'x86_64-linux',
     services: {
       chooseFolder: async () => null,
+      chooseFile: async () => null,
       showFolder: async () => undefined,
       writeClipboard: () => undefined,
     },
@@ -127,5 +129,134 @@ describe('build:start', () => {
       );
       expect(Object.keys(record.files).sort()).toEqual(['bzImage', 'initrd', 'manifest', 'netboot.ipxe', 'nix-store']);
     }
+  });
+});
+
+describe('export:start', () => {
+  it('exports a built boot folder as the spec says and remembers the spec for the next export', async () => {
+    const toplevel = await buildFixture();
+    const main = await handlers();
+    const router = createIpcRouter(main, () => true);
+    const built = await router(
+      'build:start',
+      { sender },
+      {
+        jobId: 'b',
+        source: { kind: 'toplevel', path: toplevel },
+        options: {
+          arch: 'x86_64-linux',
+          squashfs: { name: 'zstd', level: 6 },
+          initrd: { name: 'none' },
+          kernelParams: '',
+        },
+      },
+    );
+    expect(built.ok).toBe(true);
+    const from = (built as { value: { outDir: string } }).value.outDir;
+    const to = await tempDir();
+    const answer = await router('export:start', { sender }, { jobId: 'e', from, spec: { kind: 'folder', dir: to } });
+    expect(answer).toMatchObject({ ok: true, value: { kind: 'folder', dir: to, notes: [] } });
+    const names = (answer as { value: { files: { name: string }[] } }).value.files.map((f) => f.name).sort();
+    expect(names).toEqual(['bzImage', 'initrd', 'manifest', 'netboot.ipxe', 'nix-store']);
+    expect(await readFile(join(to, 'netboot.ipxe'), 'utf8')).toBe(await readFile(join(from, 'netboot.ipxe'), 'utf8'));
+    expect((await main.settings.get()).lastExport).toEqual({ kind: 'folder', dir: to });
+    const saved = JSON.parse(await readFile(main.settings.file, 'utf8'));
+    expect(saved.lastExport).toEqual({ kind: 'folder', dir: to });
+  });
+});
+
+/** A boot folder whose netboot.ipxe only echoes: iPXE runs it a few seconds into the boot, no kernel needed. */
+async function echoFolder(script: string): Promise<string> {
+  const dir = await tempDir('nbc-echo-');
+  await writeFile(join(dir, 'netboot.ipxe'), `#!ipxe\n${script}\n`);
+  await writeFile(join(dir, 'bzImage'), 'not a kernel: the script never loads it\n');
+  return dir;
+}
+
+function qemuProcessesFor(dir: string): string[] {
+  return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.includes('qemu-system') && line.includes(dir));
+}
+
+function recorder(): { sender: Sender; events: JobEvent[]; times: number[] } {
+  const events: JobEvent[] = [];
+  const times: number[] = [];
+  return {
+    events,
+    times,
+    sender: {
+      id: 9,
+      isDestroyed: () => false,
+      send: (_channel, payload) => {
+        events.push(payload as JobEvent);
+        times.push(performance.now());
+      },
+    },
+  };
+}
+
+describe('boot:start', () => {
+  it('boots in QEMU, streams the console in batches, and ends with the result: passed on the expected line', async () => {
+    const dir = await echoFolder('echo NETBOOT-COMPOSER-DEMO: OK, from iPXE\nsleep 60');
+    const router = createIpcRouter(await handlers(), () => true);
+    const { sender: window, events, times } = recorder();
+    const answer = await router('boot:start', { sender: window }, { jobId: 'boot-1', dir, firmware: 'bios' });
+    expect(answer).toMatchObject({
+      ok: true,
+      value: { passed: true, firmware: 'bios', reason: 'NETBOOT-COMPOSER-DEMO: OK, from iPXE' },
+    });
+    const kinds = events.map((e) => e.event.event);
+    expect(kinds[0]).toBe('boot-start');
+    expect(kinds[1]).toBe('accel');
+    expect(kinds.at(-1)).toBe('boot-result');
+    expect(events[0]!.event).toMatchObject({
+      event: 'boot-start',
+      firmware: 'bios',
+      medium: 'network',
+      memoryMiB: 512,
+    });
+    const output = events.flatMap((e) => (e.event.event === 'console' ? [e.event.data] : [])).join('');
+    // The raw console: SeaBIOS's banner, iPXE's, and the script's line, escape sequences and all.
+    expect(output).toContain('SeaBIOS');
+    expect(output).toContain('iPXE');
+    expect(output).toContain('NETBOOT-COMPOSER-DEMO: OK, from iPXE');
+    expect(output).toContain('\x1b[');
+    expect(events.every((e) => e.jobId === 'boot-1')).toBe(true);
+    // Batched: console messages at least 50 ms apart (the last is flushed as the boot ends).
+    const consoleTimes = times.filter((_, i) => events[i]!.event.event === 'console').slice(0, -1);
+    const gaps = consoleTimes.slice(1).map((t, i) => t - consoleTimes[i]!);
+    expect(gaps.length).toBeGreaterThan(3);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(45);
+    expect(qemuProcessesFor(dir)).toEqual([]);
+  });
+
+  it('stops the VM on job:cancel: the job ends as canceled, and no qemu-system is left', async () => {
+    const dir = await echoFolder('echo nbc-waiting\nsleep 120');
+    const main = await handlers();
+    const router = createIpcRouter(main, () => true);
+    const { sender: window, events } = recorder();
+    const booting = router('boot:start', { sender: window }, { jobId: 'boot-2', dir, firmware: 'bios' });
+    const seen = () => events.map((e) => (e.event.event === 'console' ? e.event.data : '')).join('');
+    await vi.waitFor(() => expect(seen()).toContain('nbc-waiting'), { timeout: 60_000, interval: 100 });
+    expect(qemuProcessesFor(dir)).toHaveLength(1);
+    expect(await router('job:cancel', { sender: window }, { jobId: 'boot-2' })).toEqual({ ok: true, value: true });
+    expect(await booting).toMatchObject({ ok: false, error: { kind: 'canceled' } });
+    expect(events.some((e) => e.event.event === 'boot-result')).toBe(false);
+    expect(qemuProcessesFor(dir)).toEqual([]);
+    expect(main.runningJobs).toBe(0);
+  });
+
+  it('says in one sentence what is wrong with a folder that is not a boot folder', async () => {
+    const router = createIpcRouter(await handlers(), () => true);
+    const dir = await tempDir();
+    expect(await router('boot:start', { sender }, { jobId: 'boot-3', dir, firmware: 'uefi' })).toEqual({
+      ok: false,
+      error: {
+        kind: 'user',
+        message: `${dir} has no netboot.ipxe; give a boot folder made by netboot-composer build.`,
+        details: undefined,
+      },
+    });
   });
 });

@@ -75,9 +75,13 @@ describe('the main process', () => {
   it('answers our page, and refuses another window or another page without running anything', async () => {
     expect(await invoke('app:info', {})).toMatchObject({ ok: true, value: { version: '0.1.0-test' } });
     const stranger = new electron.MockWebContents();
-    const foreign = await invoke('settings:set', { exportFolder: '/tmp' }, { sender: stranger });
+    const foreign = await invoke('settings:set', { lastExport: { kind: 'folder', dir: '/tmp' } }, { sender: stranger });
     expect(foreign).toMatchObject({ ok: false, error: { message: expect.stringContaining('not Netboot Composer') } });
-    const otherPage = await invoke('settings:set', { exportFolder: '/tmp' }, { url: 'https://example.com/index.html' });
+    const otherPage = await invoke(
+      'settings:set',
+      { lastExport: { kind: 'folder', dir: '/tmp' } },
+      { url: 'https://example.com/index.html' },
+    );
     expect(otherPage.ok).toBe(false);
     // Nothing was saved.
     expect(await readdir(userDataDir)).not.toContain('settings.json');
@@ -87,7 +91,22 @@ describe('the main process', () => {
     const cases: Array<[string, unknown, RegExp]> = [
       ['build:start', { jobId: 'a', source: { kind: 'toplevel', path: 'result' }, options: {} }, /source\.path/],
       ['build:start', { jobId: 'a b', source: { kind: 'demo' }, options: {} }, /jobId/],
-      ['export:start', { jobId: 'e', from: '/a', to: '/b', target: 'floppy' }, /target/],
+      ['export:start', { jobId: 'e', from: '/a', spec: { kind: 'floppy', dir: '/b' } }, /spec\.kind/],
+      ['export:start', { jobId: 'e', from: '/a', to: '/b', target: 'folder' }, /spec|Unrecognized/],
+      ['export:start', { jobId: 'e', from: '/a', spec: { kind: 'folder', dir: 'b' } }, /spec\.dir/],
+      ['export:start', { jobId: 'e', from: '/a', spec: { kind: 'tftp', dir: '/b', subdir: '../etc' } }, /spec\.subdir/],
+      [
+        'export:start',
+        { jobId: 'e', from: '/a', spec: { kind: 'http', dir: '/b', baseUrl: 'ftp://server/boot/' } },
+        /spec\.baseUrl/,
+      ],
+      ['export:start', { jobId: 'e', from: '/a', spec: { kind: 'usb-image', dir: '/b' } }, /spec\.file/],
+      ['boot:start', { jobId: 'b', dir: '/a', firmware: 'coreboot' }, /firmware/],
+      ['boot:start', { jobId: 'b', dir: 'result', firmware: 'bios' }, /dir/],
+      ['boot:start', { jobId: 'b', dir: '/a', firmware: 'bios', usbImage: 'x.img' }, /usbImage/],
+      ['boot:start', { jobId: 'b', dir: '/a', firmware: 'bios', expect: '.*' }, /expect|Unrecognized/i],
+      ['dialog:choose-file', { purpose: 'anything' }, /purpose/],
+      ['settings:set', { lastExport: { kind: 'http', dir: '/srv', baseUrl: 'not a url' } }, /lastExport/],
       ['shell:show-folder', { path: '/tmp', extra: 1 }, /extra|Unrecognized/i],
       ['settings:set', { recent: [] }, /recent|Unrecognized/i],
       [
@@ -110,6 +129,20 @@ describe('the main process', () => {
       expect(answer.ok, channel).toBe(false);
       if (!answer.ok) expect(answer.error.details, JSON.stringify(payload)).toMatch(field);
     }
+  });
+
+  it('asks where to save a USB image with a save dialog, and answers null when it is canceled', async () => {
+    electron.dialog.saveAnswers.push({ canceled: false, filePath: '/home/me/nixos.img' });
+    expect(await invoke('dialog:choose-file', { purpose: 'usb-image', defaultPath: '/home/me' })).toEqual({
+      ok: true,
+      value: '/home/me/nixos.img',
+    });
+    expect(electron.dialog.saveOptions.at(-1)).toMatchObject({
+      title: 'Save the USB image as',
+      defaultPath: '/home/me',
+      filters: [{ name: 'Disk images', extensions: ['img'] }],
+    });
+    expect(await invoke('dialog:choose-file', { purpose: 'usb-image' })).toEqual({ ok: true, value: null });
   });
 
   it('cancels a build at once: every mksquashfs is gone, the taskbar is reset, the cache holds no partial file', async () => {

@@ -20,9 +20,21 @@ describe('SettingsStore', () => {
         initrd: { name: 'none' },
         kernelParams: '',
       },
-      exportFolder: '/srv/tftp',
+      // What an older version kept, the folder of the last export, is read as a folder export.
+      lastExport: { kind: 'folder', dir: '/srv/tftp' },
       cacheLimitBytes: undefined,
     });
+    await writeFile(
+      join(dir, 'settings.json'),
+      '{"lastExport": {"kind": "http", "dir": "/srv/www", "baseUrl": "http://10.0.0.1/nb/"}, "exportFolder": "/old"}',
+    );
+    expect((await new SettingsStore(join(dir, 'settings.json'), undefined).get()).lastExport).toEqual({
+      kind: 'http',
+      dir: '/srv/www',
+      baseUrl: 'http://10.0.0.1/nb/',
+    });
+    await writeFile(join(dir, 'settings.json'), '{"lastExport": {"kind": "http", "dir": "/srv/www", "baseUrl": "x"}}');
+    expect((await new SettingsStore(join(dir, 'settings.json'), undefined).get()).lastExport).toBeUndefined();
     await writeFile(join(dir, 'settings.json'), 'not json');
     expect((await new SettingsStore(join(dir, 'settings.json'), undefined).get()).options.arch).toBe('x86_64-linux');
   });

@@ -87,6 +87,13 @@ export const dialog = {
   async showOpenDialog(): Promise<{ canceled: boolean; filePaths: string[] }> {
     return this.answers.shift() ?? { canceled: true, filePaths: [] };
   },
+  saveAnswers: [] as Array<{ canceled: boolean; filePath: string }>,
+  /** The options of each save dialog main opened. */
+  saveOptions: [] as unknown[],
+  async showSaveDialog(...args: unknown[]): Promise<{ canceled: boolean; filePath: string }> {
+    this.saveOptions.push(args.at(-1));
+    return this.saveAnswers.shift() ?? { canceled: true, filePath: '' };
+  },
 };
 
 export const shell = {

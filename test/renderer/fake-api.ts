@@ -33,7 +33,7 @@ export function ok<T>(value: T): Result<T> {
 const SETTINGS: Settings = {
   recent: [],
   options: defaultBuildOptions('x86_64-linux'),
-  exportFolder: undefined,
+  lastExport: undefined,
   cacheLimitBytes: undefined,
 };
 

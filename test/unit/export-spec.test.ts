@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { baseUrlProblem, subdirProblem } from '../../electron/shared/export-spec.ts';
+
+describe('baseUrlProblem', () => {
+  it('accepts http and https addresses with a host and a path, with or without the last slash', () => {
+    for (const url of [
+      'http://192.168.1.10/netboot/',
+      'https://boot.lan',
+      'http://[fd00::1]:8080/nb',
+      ' http://x/y ',
+    ]) {
+      expect(baseUrlProblem(url), url).toBeUndefined();
+    }
+  });
+
+  it('says in one sentence what is wrong: nothing given, not a URL, another scheme, ? # or spaces', () => {
+    expect(baseUrlProblem('')).toMatch(/^Give the address your HTTP server serves this folder at, e\.g\. http:/);
+    expect(baseUrlProblem('192.168.1.10/netboot')).toMatch(/^The base URL must be a web address starting with http/);
+    expect(baseUrlProblem('tftp://192.168.1.10/')).toMatch(/^The base URL must start with http:\/\/ or https:\/\//);
+    expect(baseUrlProblem('http://x/boot?v=1')).toBe(
+      'The base URL cannot hold spaces, ? or #: netboot.ipxe adds the file names to its end.',
+    );
+    expect(baseUrlProblem('http://x/a b/')).toMatch(/cannot hold spaces/);
+    expect(baseUrlProblem('http://x/#')).toMatch(/cannot hold spaces/);
+  });
+});
+
+describe('subdirProblem', () => {
+  it('takes no subfolder, or one folder name; not a path, not . or ..', () => {
+    expect(subdirProblem('')).toBeUndefined();
+    expect(subdirProblem('nixos-25.11_router')).toBeUndefined();
+    for (const bad of ['a/b', '..', '.', '/abs', 'with space', 'x'.repeat(65)]) {
+      expect(subdirProblem(bad), bad).toMatch(/^The subfolder is one folder name/);
+    }
+  });
+});
