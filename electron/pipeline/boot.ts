@@ -8,6 +8,7 @@
  */
 import { constants, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { release, tmpdir } from 'node:os';
+import { StringDecoder } from 'node:string_decoder';
 import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import type { Accel, Firmware, TestBootResult } from '../shared/types.ts';
@@ -453,7 +454,9 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
     };
     if (options.onData) {
       const onData = options.onData;
-      subprocess.stdout?.on('data', (chunk: Buffer) => onData(chunk.toString('utf8')));
+      // One decoder for the stream: a character split between chunks stays whole.
+      const decoder = new StringDecoder('utf8');
+      subprocess.stdout?.on('data', (chunk: Buffer) => onData(decoder.write(chunk)));
     }
     onLines(subprocess.stdout, onLine);
     onLines(subprocess.stderr, onLine);
