@@ -3,8 +3,8 @@
  * there, and put files into an {@link OutDir} one by one, reporting each.
  */
 import { constants } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { copyFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { INITRD_NAMES, SCRIPT_NAME } from '../shared/boot-folder.ts';
 import type { Arch, ExportNote, OutputFile } from '../shared/types.ts';
 import { formatBytes } from '../shared/progress.ts';
@@ -50,9 +50,12 @@ export async function readBootSource(from: string): Promise<BootSource> {
   const downloadBytes = source.files
     .filter((f) => f.name === kernel || (INITRD_NAMES as readonly string[]).includes(f.name))
     .reduce((sum, f) => sum + f.bytes, 0);
+  // In the order iPXE loads them, whatever order the build finished them in.
+  const order = [kernel, ...INITRD_NAMES, SCRIPT_NAME];
+  const rank = (name: string): number => (order.includes(name) ? order.indexOf(name) : order.length);
   return {
     dir: from,
-    files: source.files,
+    files: [...source.files].sort((a, b) => rank(a.name) - rank(b.name)),
     info: source.info,
     kernel,
     arch: kernel === 'Image' ? 'aarch64-linux' : 'x86_64-linux',
@@ -72,6 +75,20 @@ export function exportCanceled(): CanceledError {
 export function checkNotSource(from: string, to: string): void {
   if (resolve(from) === resolve(to)) {
     throw new NetbootError(`${to} is the boot folder itself; choose another folder to export to.`);
+  }
+}
+
+/** Copy the boot folder's file `name` to `temp`; a file gone since the build is said as such. */
+export async function copyBootFile(from: string, name: string, temp: string): Promise<void> {
+  try {
+    await copyFile(join(from, name), temp);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new NetbootError(`${join(from, name)} is missing from the boot folder; build the system again.`, {
+        cause: error,
+      });
+    }
+    throw error;
   }
 }
 

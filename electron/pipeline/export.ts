@@ -5,11 +5,9 @@
  * files we did not write are never touched, and a file that is already there
  * from the same inputs is not copied again.
  */
-import { copyFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { BuildEvent, ExportSpec, ExportSummary, OutputFile } from '../shared/types.ts';
 import { isAbort, NetbootError } from './errors.ts';
-import { checkNotSource, exportCanceled, putFile } from './export-files.ts';
+import { checkNotSource, copyBootFile, exportCanceled, putFile } from './export-files.ts';
 import { exportHttp } from './http.ts';
 import { OutDir, readBootFolderFiles } from './output.ts';
 import { exportTftp } from './tftp.ts';
@@ -36,7 +34,7 @@ export async function exportBootFolder(
   try {
     await out.claim(source.files.map((f) => f.name));
     for (const file of source.files) {
-      await putFile(out, file.name, file.fingerprint, (temp) => copyFile(join(from, file.name), temp), {
+      await putFile(out, file.name, file.fingerprint, (temp) => copyBootFile(from, file.name, temp), {
         hooks,
         files,
       });

@@ -6,7 +6,7 @@
  * images.
  */
 import { createHash } from 'node:crypto';
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SCRIPT_NAME } from '../shared/boot-folder.ts';
 import { baseUrlProblem, fileUrl, rebaseIpxeScript } from '../shared/ipxe.ts';
@@ -15,6 +15,7 @@ import { isAbort, NetbootError } from './errors.ts';
 import type { ExportHooks } from './export.ts';
 import {
   biosLimitNote,
+  copyBootFile,
   checkNotSource,
   exportCanceled,
   type FileReport,
@@ -47,7 +48,7 @@ export async function exportHttp(
         const fingerprint = `http:${createHash('sha256').update(script).digest('hex')}`;
         await putFile(out, SCRIPT_NAME, fingerprint, (temp) => writeFile(temp, script), report);
       } else {
-        await putFile(out, file.name, file.fingerprint, (temp) => copyFile(join(from, file.name), temp), report);
+        await putFile(out, file.name, file.fingerprint, (temp) => copyBootFile(from, file.name, temp), report);
       }
     }
     if (hooks.signal?.aborted) throw exportCanceled();

@@ -21,6 +21,7 @@ import { isAbort, NetbootError } from './errors.ts';
 import type { ExportHooks } from './export.ts';
 import {
   biosLimitNote,
+  copyBootFile,
   type BootSource,
   checkNotSource,
   exportCanceled,
@@ -174,7 +175,7 @@ export async function exportTftp(
         boot,
         file.name,
         file.fingerprint,
-        (temp) => copyFile(join(from, file.name), temp),
+        (temp) => copyBootFile(from, file.name, temp),
         report,
         inBoot(file.name),
       );
