@@ -33,7 +33,8 @@ function toAddress(n: number): string {
 
 /**
  * The first network interface with an IPv4 address that is not loopback or
- * link-local, physical ones before virtual ones (`os.networkInterfaces()`).
+ * link-local, physical ones before virtual ones (`os.networkInterfaces()`,
+ * which lists only interfaces that are up and have a link).
  */
 export function detectNetwork(interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>): HostNetwork | undefined {
   const candidates: HostNetwork[] = [];
