@@ -2,6 +2,7 @@
  * netboot-composer: the headless driver of the pipeline.
  *
  *   build      pack a system into a boot folder
+ *   export     copy a boot folder for a TFTP or HTTP server, or a USB stick
  *   test-boot  netboot a boot folder in QEMU and wait for a pattern
  *   demo       build the bundled demo system and boot it
  *   cache      show the cache's size and hit rate, or prune it
@@ -9,7 +10,18 @@
  * Exit codes: 0 done, 1 failed, 2 bad usage, 130 interrupted.
  */
 import { parseArgs } from 'node:util';
-import { ARCHES, FIRMWARES, type Arch, type BuildEvent, type Firmware, type SystemSource } from '../shared/types.ts';
+import { subdirProblem } from '../shared/boot-folder.ts';
+import { baseUrlProblem } from '../shared/ipxe.ts';
+import {
+  ARCHES,
+  FIRMWARES,
+  type Arch,
+  type BuildEvent,
+  type ExportSpec,
+  type ExportSummary,
+  type Firmware,
+  type SystemSource,
+} from '../shared/types.ts';
 import { bootMemoryMiB, testBoot, usbImageMemoryMiB } from '../pipeline/boot.ts';
 import { build, type BuildRequest } from '../pipeline/build.ts';
 import { cacheStats, defaultCacheDir, defaultCacheLimit, parseSize, pruneCache } from '../pipeline/cache.ts';
@@ -17,6 +29,7 @@ import { formatBytes } from '../shared/progress.ts';
 import { parseInitrdCompression, parseSquashfsCompression } from '../pipeline/compression.ts';
 import { DEMO_MARKER } from '../pipeline/demo.ts';
 import { CanceledError, NetbootError } from '../pipeline/errors.ts';
+import { exportTo } from '../pipeline/export.ts';
 import { parseFlakeArg } from '../pipeline/nix.ts';
 import { TerminalRenderer } from './render.ts';
 
@@ -25,6 +38,8 @@ const USAGE = `Usage:
         [--arch x86_64-linux|aarch64-linux] [--squashfs-compression NAME[:LEVEL]]
         [--initrd-compression NAME[:LEVEL]|none] [--cache DIR] [--cache-limit SIZE]
         [--kernel-params "..."] [--jobs N] [--json] [--debug]
+  netboot-composer export --from BOOT_FOLDER (--folder DIR | --tftp DIR [--subdir NAME]
+        | --http DIR --base-url URL | --usb-image FILE | --usb DIR) [--json] [--debug]
   netboot-composer test-boot (--dir BOOT_FOLDER | --usb-image FILE) [--firmware bios|uefi]
         [--expect REGEX] [--timeout SECONDS] [--memory MIB] [--quiet] [--json] [--debug]
   netboot-composer demo [--out DIR] [--cache DIR] [--no-boot] [--json] [--debug]
@@ -34,6 +49,14 @@ const USAGE = `Usage:
   build      Pack a NixOS system into a boot folder: kernel, initrd, manifest,
              nix-store and netboot.ipxe. Store paths packed before are reused
              from the cache (default ${defaultCacheDir()}).
+  export     Copy a boot folder where machines boot it from. --folder: the
+             files as they are. --tftp: a TFTP root with the boot files (in
+             --subdir NAME, so several systems can share the root), the iPXE
+             loaders that chainload them (undionly.kpxe for BIOS, snponly.efi
+             and ipxe.efi for UEFI) and dnsmasq snippets (proxy DHCP, full
+             DHCP). --http: the boot files and a netboot.ipxe fetching them
+             from --base-url. --usb-image: a disk image for BIOS and UEFI;
+             --usb: a mounted stick. Files it did not write are never touched.
   test-boot  Boot in QEMU and wait for REGEX on the serial console (default:
              the demo's marker or a NixOS login prompt). --dir netboots a boot
              folder (iPXE over QEMU's own TFTP); --usb-image boots a USB image
@@ -190,6 +213,100 @@ async function buildAndReport(request: BuildRequest, context: Context): Promise<
   }
 }
 
+/** What `export` was asked for; usage errors are said before anything is written. Pure: tested through the CLI. */
+function exportSpec(values: {
+  folder?: string | undefined;
+  tftp?: string | undefined;
+  subdir?: string | undefined;
+  http?: string | undefined;
+  'base-url'?: string | undefined;
+  'usb-image'?: string | undefined;
+  usb?: string | undefined;
+}): ExportSpec {
+  const targets = [values.folder, values.tftp, values.http, values['usb-image'], values.usb];
+  if (targets.filter((t) => t !== undefined).length !== 1) {
+    throw new UsageError(
+      'Give exactly one place to export to: --folder DIR, --tftp DIR, --http DIR, --usb-image FILE or --usb DIR.',
+    );
+  }
+  if (values.subdir !== undefined && values.tftp === undefined) throw new UsageError('--subdir goes with --tftp.');
+  if (values['base-url'] !== undefined && values.http === undefined) {
+    throw new UsageError('--base-url goes with --http.');
+  }
+  if (values.folder !== undefined) return { kind: 'folder', dir: values.folder };
+  if (values.tftp !== undefined) {
+    const problem = values.subdir === undefined ? undefined : subdirProblem(values.subdir);
+    if (problem) throw new UsageError(`--subdir: ${problem}`);
+    return { kind: 'tftp', dir: values.tftp, subdir: values.subdir };
+  }
+  if (values.http !== undefined) {
+    const baseUrl = values['base-url'];
+    if (baseUrl === undefined) {
+      throw new UsageError(
+        '--http needs --base-url URL: the address the folder will be served at, like http://192.168.1.10/netboot.',
+      );
+    }
+    const problem = baseUrlProblem(baseUrl);
+    if (problem) throw new UsageError(`--base-url: ${problem}`);
+    return { kind: 'http', dir: values.http, baseUrl };
+  }
+  if (values['usb-image'] !== undefined) return { kind: 'usb-image', file: values['usb-image'] };
+  return { kind: 'usb', dir: values.usb! };
+}
+
+const EXPORT_KINDS: Record<ExportSpec['kind'], string> = {
+  folder: 'a folder',
+  tftp: 'a TFTP root',
+  http: 'a folder for a web server',
+  'usb-image': 'a USB disk image',
+  usb: 'a USB stick',
+};
+
+async function runExport(args: string[], context: Context): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      from: { type: 'string' },
+      folder: { type: 'string' },
+      tftp: { type: 'string' },
+      subdir: { type: 'string' },
+      http: { type: 'string' },
+      'base-url': { type: 'string' },
+      'usb-image': { type: 'string' },
+      usb: { type: 'string' },
+      json: { type: 'boolean' },
+      debug: { type: 'boolean' },
+    },
+  });
+  if (values.from === undefined) {
+    throw new UsageError('Give the boot folder to export with --from BOOT_FOLDER (what build wrote with --out).');
+  }
+  const spec = exportSpec(values);
+  const target = spec.kind === 'usb-image' ? spec.file : spec.dir;
+  const renderer = new TerminalRenderer(
+    { write: (text) => process.stdout.write(text), columns: process.stdout.columns },
+    process.stdout.isTTY === true,
+  );
+  const onEvent = (event: BuildEvent): void => (context.json ? printJson(event) : renderer.handle(event));
+  if (!context.json) renderer.line(`> Exporting ${values.from} to ${target} (${EXPORT_KINDS[spec.kind]})`);
+  let summary: ExportSummary;
+  try {
+    summary = await exportTo(values.from, spec, { onEvent, signal: context.signal });
+  } finally {
+    renderer.finish();
+  }
+  if (context.json) {
+    printJson({ event: 'exported', ...summary });
+    return 0;
+  }
+  const total = summary.files.reduce((sum, f) => sum + f.bytes, 0);
+  const lines = [`Exported to ${summary.file ?? summary.dir}: ${summary.files.length} files, ${formatBytes(total)}`];
+  for (const note of summary.notes) lines.push(`${note.level === 'warning' ? 'warning' : 'note'}: ${note.message}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
+
 async function runTestBoot(args: string[], context: Context): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -341,6 +458,7 @@ function report(error: unknown, debug: boolean, json: boolean): number {
 
 const COMMANDS: Record<string, (args: string[], context: Context) => Promise<number>> = {
   build: runBuild,
+  export: runExport,
   'test-boot': runTestBoot,
   demo: runDemo,
   cache: runCache,

@@ -39,8 +39,8 @@ export class ToolFailedError extends NetbootError {
 
 /** The user stopped the build (Ctrl-C, Cancel). */
 export class CanceledError extends NetbootError {
-  constructor() {
-    super('The build was canceled; the cache is intact and the out folder holds no partial files.');
+  constructor(message = 'The build was canceled; the cache is intact and the out folder holds no partial files.') {
+    super(message);
     this.name = 'CanceledError';
   }
 }

@@ -5,11 +5,12 @@
  * files we did not write are never touched, and a file that is already there
  * from the same inputs is not copied again.
  */
-import { copyFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import type { BuildEvent, ExportSpec, ExportSummary, OutputFile } from '../shared/types.ts';
-import { CanceledError, isAbort, NetbootError } from './errors.ts';
+import { isAbort, NetbootError } from './errors.ts';
+import { checkNotSource, copyBootFile, exportCanceled, putFile } from './export-files.ts';
+import { exportHttp } from './http.ts';
 import { OutDir, readBootFolderFiles } from './output.ts';
+import { exportTftp } from './tftp.ts';
 import { makeUsbImage, writeUsbStick } from './usb.ts';
 
 export interface ExportHooks {
@@ -23,9 +24,7 @@ export async function exportBootFolder(
   to: string,
   hooks: ExportHooks = {},
 ): Promise<{ dir: string; files: OutputFile[] }> {
-  if (resolve(from) === resolve(to)) {
-    throw new NetbootError(`${to} is the boot folder itself; choose another folder to export to.`);
-  }
+  checkNotSource(from, to);
   const source = await readBootFolderFiles(from);
   if (!source || source.files.length === 0) {
     throw new NetbootError(`${from} holds no boot folder made by Netboot Composer; build the system first.`);
@@ -35,21 +34,19 @@ export async function exportBootFolder(
   try {
     await out.claim(source.files.map((f) => f.name));
     for (const file of source.files) {
-      if (hooks.signal?.aborted) throw new CanceledError();
-      const current = await out.isCurrent(file.name, file.fingerprint);
-      const bytes = current
-        ? out.keep(file.name)
-        : await out.write(file.name, file.fingerprint, (temp) => copyFile(join(from, file.name), temp));
-      files.push({ name: file.name, bytes });
-      hooks.onEvent?.({ event: 'file', name: file.name, bytes, reused: current });
+      await putFile(out, file.name, file.fingerprint, (temp) => copyBootFile(from, file.name, temp), {
+        hooks,
+        files,
+      });
     }
-    if (hooks.signal?.aborted) throw new CanceledError();
+    if (hooks.signal?.aborted) throw exportCanceled();
     await out.commit(source.info);
   } catch (error) {
     await out.discard();
-    if (isAbort(error, hooks.signal)) throw new CanceledError();
+    if (isAbort(error, hooks.signal)) throw exportCanceled();
     throw error;
   }
+  await out.release();
   return { dir: to, files };
 }
 
@@ -68,7 +65,8 @@ export async function exportTo(from: string, spec: ExportSpec, hooks: ExportHook
     case 'usb':
       return writeUsbStick(from, spec.dir, hooks);
     case 'tftp':
+      return exportTftp(from, spec, hooks);
     case 'http':
-      throw new NetbootError(`${spec.kind} exports are not implemented yet.`);
+      return exportHttp(from, spec, hooks);
   }
 }

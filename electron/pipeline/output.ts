@@ -150,6 +150,11 @@ export class OutDir {
     return info !== undefined && info.size === recorded.bytes && info.mtimeMs === recorded.mtimeMs;
   }
 
+  /** The names the previous record lists: what an earlier build or export wrote here. */
+  recorded(): string[] {
+    return Object.keys(this.previous);
+  }
+
   /** Keep `name` as it is (see {@link isCurrent}); returns its size. */
   keep(name: string): number {
     const recorded = this.previous[name];

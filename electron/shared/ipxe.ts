@@ -1,6 +1,8 @@
 /**
  * The iPXE script of a boot folder. File names are relative to the script,
- * so the same folder works over TFTP and HTTP.
+ * so the same folder works over TFTP and HTTP; the HTTP export rewrites them
+ * as absolute URLs ({@link rebaseIpxeScript}), for a script fetched from
+ * somewhere else than its files.
  */
 import { NetbootError } from './errors.ts';
 
@@ -16,6 +18,8 @@ export interface IpxeScriptInput {
   kernelParams: string;
   /** What the user added with --kernel-params. */
   extraParams?: string;
+  /** Fetch the kernel and initrds from here (http:// or https://) instead of next to the script. */
+  baseUrl?: string | undefined;
 }
 
 /** Split kernel parameters on white space; reject characters that would break the script. */
@@ -34,16 +38,85 @@ export function kernelCommandLine(input: IpxeScriptInput): string {
   ].join(' ');
 }
 
+/**
+ * Why `url` cannot be the base URL of an HTTP export, in one sentence, or
+ * undefined when it can. iPXE's own settings (`${next-server}`) are allowed:
+ * iPXE expands them when it runs the script.
+ */
+export function baseUrlProblem(url: string): string | undefined {
+  if (/^https?:\/\/[^\s/?#]+[^\s?#]*$/i.test(url)) return undefined;
+  return `"${url}" is not a base URL: give the address the HTTP server serves the folder at, starting with http:// or https://, without spaces, "?" or "#", like http://192.168.1.10/netboot.`;
+}
+
+/** The URL of the file `name` in the folder served at `baseUrl`. */
+export function fileUrl(baseUrl: string, name: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}/${encodeURIComponent(name)}`;
+}
+
+/** The `kernel` line: the file (or its URL), then the command line, then what a chaining script adds. */
+function kernelLine(kernel: string, commandLine: string, baseUrl: string | undefined): string {
+  return `kernel ${baseUrl === undefined ? kernel : fileUrl(baseUrl, kernel)} ${commandLine}`;
+}
+
+/**
+ * An `initrd` line. Fetched by URL, the image is named explicitly, so the
+ * kernel command line's `initrd=NAME` (what UEFI's stub loads) still names it.
+ */
+function initrdLine(name: string, baseUrl: string | undefined): string {
+  return baseUrl === undefined ? `initrd ${name}` : `initrd --name ${name} ${fileUrl(baseUrl, name)}`;
+}
+
+function checkBaseUrl(baseUrl: string | undefined): void {
+  const problem = baseUrl === undefined ? undefined : baseUrlProblem(baseUrl);
+  if (problem) throw new NetbootError(problem);
+}
+
 /** The whole `netboot.ipxe`. */
 export function ipxeScript(input: IpxeScriptInput): string {
+  checkBaseUrl(input.baseUrl);
   const title = input.title.replace(/[\r\n]/g, ' ');
   return [
     '#!ipxe',
     `# ${title}, made by Netboot Composer.`,
+    ...(input.baseUrl === undefined ? [] : [`# Its files are fetched from ${input.baseUrl}.`]),
     '# ${cmdline} lets a script that chains this one (netboot.xyz, say) add kernel parameters.',
-    `kernel ${input.kernel} ${kernelCommandLine(input)} \${cmdline}`,
-    ...input.initrds.map((name) => `initrd ${name}`),
+    kernelLine(input.kernel, `${kernelCommandLine(input)} \${cmdline}`, input.baseUrl),
+    ...input.initrds.map((name) => initrdLine(name, input.baseUrl)),
     'boot',
     '',
   ].join('\n');
+}
+
+/**
+ * `script` (a `netboot.ipxe` made by {@link ipxeScript}, with file names)
+ * fetching its kernel and initrds from `baseUrl` instead: the HTTP export's
+ * script, which works wherever it is chained from.
+ */
+export function rebaseIpxeScript(script: string, baseUrl: string): string {
+  checkBaseUrl(baseUrl);
+  let kernels = 0;
+  const lines = script.split('\n').flatMap((line, index) => {
+    const kernel = /^kernel (\S+) (.*)$/.exec(line);
+    if (kernel) {
+      kernels++;
+      if (kernel[1]!.startsWith('-') || kernel[1]!.includes('://')) throw notOurs(line);
+      return [kernelLine(kernel[1]!, kernel[2]!, baseUrl)];
+    }
+    if (line.startsWith('initrd ')) {
+      const name = /^initrd ([^\s-][^\s]*)$/.exec(line)?.[1];
+      if (name === undefined || name.includes('://')) throw notOurs(line);
+      return [initrdLine(name, baseUrl)];
+    }
+    // After the title, as ipxeScript puts it.
+    if (index === 1 && line.startsWith('# ')) return [line, `# Its files are fetched from ${baseUrl}.`];
+    return [line];
+  });
+  if (kernels !== 1 || lines[0] !== '#!ipxe') throw notOurs(undefined);
+  return lines.join('\n');
+}
+
+function notOurs(line: string | undefined): NetbootError {
+  return new NetbootError(
+    `The boot folder's netboot.ipxe is not one Netboot Composer wrote${line === undefined ? '' : ` ("${line}")`}; build the system again.`,
+  );
 }
