@@ -22,7 +22,7 @@ import {
   type Firmware,
   type SystemSource,
 } from '../shared/types.ts';
-import { bootMemoryMiB, testBoot, usbImageMemoryMiB } from '../pipeline/boot.ts';
+import { bootMemoryMiB, DEFAULT_EXPECT, testBoot, usbImageMemoryMiB } from '../pipeline/boot.ts';
 import { build, type BuildRequest } from '../pipeline/build.ts';
 import { cacheStats, defaultCacheDir, defaultCacheLimit, parseSize, pruneCache } from '../pipeline/cache.ts';
 import { formatBytes } from '../shared/progress.ts';
@@ -75,8 +75,6 @@ Initrd compressors: none (default), gzip[:1-9], zstd[:1-19], xz[:0-9].
 
 /** The command line is wrong: exit code 2. */
 class UsageError extends NetbootError {}
-
-const DEFAULT_EXPECT = new RegExp(`${DEMO_MARKER}|login: *$`);
 
 /** What every command gets: how to print, and the signal Ctrl-C aborts. */
 interface Context {
@@ -422,7 +420,14 @@ async function runDemo(args: string[], context: Context): Promise<number> {
   );
   if (!context.json && booted === 0) {
     process.stdout.write(
-      `\nThe demo boot folder is ${outDir}: serve it over TFTP or HTTP, or boot it again with\n  npm run cli -- test-boot --dir ${outDir}\n`,
+      [
+        '',
+        `The demo boot folder is ${outDir}. Next:`,
+        `  npm run cli -- test-boot --dir ${outDir} --firmware uefi     # boot it again, under UEFI`,
+        `  npm run cli -- export --from ${outDir} --tftp /srv/tftp      # for a TFTP server, with loaders and dnsmasq snippets`,
+        `  npm run cli -- export --from ${outDir} --usb-image demo.img  # a USB stick image (dd or Etcher)`,
+        '',
+      ].join('\n'),
     );
   }
   return booted;

@@ -175,8 +175,9 @@ describe('the app, in Chromium, with the real main-process handlers and pipeline
     });
     await shot(page, '6-exported');
 
-    // ISSUE4-MERGE: on this branch the pipeline's TFTP export throws "not implemented"; the page must
-    // say so readably. After the merge, export for real here and check the loaders and the dnsmasq snippet.
+    // A TFTP export into a subfolder: the boot files, the iPXE loaders at the
+    // root (byte-identical to the system's), the dnsmasq snippets, and notes
+    // that say what to serve.
     const tftpDir = await tempDir('nbc-tftp-');
     await exportCard.locator('.export-kinds label', { hasText: 'TFTP' }).click();
     app.pickers.push(tftpDir);
@@ -187,9 +188,22 @@ describe('the app, in Chromium, with the real main-process handlers and pipeline
     expect(await exportCard.getByRole('button', { name: 'Export', exact: true }).isDisabled()).toBe(true);
     await exportCard.getByLabel('Subfolder (optional)').fill('nixos');
     await exportCard.getByRole('button', { name: 'Export', exact: true }).click();
-    const failed = exportCard.getByRole('alert');
-    await failed.waitFor();
-    expect(await failed.textContent()).toBe('The export did not finishtftp exports are not implemented yet.');
+    await page.getByText('Exported 10 files').waitFor({ timeout: 60_000 });
+    const served = await filesOf(join(tftpDir, 'nixos'));
+    for (const name of ['bzImage', 'initrd', 'manifest', 'netboot.ipxe', 'nix-store']) {
+      expect(served[name], name).toBe(built[name]);
+    }
+    expect(Object.keys(served)).toEqual(expect.arrayContaining(['dnsmasq-proxy-dhcp.conf', 'dnsmasq-full-dhcp.conf']));
+    for (const loader of ['undionly.kpxe', 'snponly.efi', 'ipxe.efi']) {
+      expect(
+        (await readFile(join(tftpDir, loader))).equals(await readFile(join('/usr/lib/ipxe', loader))),
+        loader,
+      ).toBe(true);
+    }
+    const notes = await exportCard.getByRole('list', { name: 'Notes' }).textContent();
+    expect(notes).toContain('machines running iPXE load nixos/netboot.ipxe');
+    expect(notes).toContain('nixos/dnsmasq-proxy-dhcp.conf');
+    await shot(page, '6b-exported-tftp');
     await exportCard.locator('.export-kinds label', { hasText: 'Folder' }).click();
     expect(await exportCard.getByRole('textbox', { name: 'Folder' }).inputValue()).toBe(exportDir);
 
