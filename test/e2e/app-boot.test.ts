@@ -7,10 +7,11 @@
  * netboots under BIOS while its serial console streams into the page's
  * terminal, to the PASS banner with stage 2's marker; a second boot, under
  * UEFI in a small dark window, is stopped mid-way and leaves no QEMU behind.
+ * A USB image exported from the export step boots under UEFI as a stick.
  * Screenshots go to test-results/app/.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,6 +137,40 @@ describe('test boot in the app, with real QEMU', () => {
     expect(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).toEqual([]);
     await page.screenshot({ path: join(SHOTS, 'test-boot-pass.png') });
     expect(app.pageErrors).toEqual([]);
+  });
+
+  it('exports a USB image from the export step and boots it under UEFI as a USB stick, to PASS', async () => {
+    // The window of the first test, with the demo built.
+    const { page } = app!;
+    const imageDir = await tempDir('nbc-image-');
+    const image = join(imageDir, 'demo.img');
+    const exportCard = page.locator('.export-card');
+    await exportCard.locator('.export-kinds label', { hasText: 'USB image' }).click();
+    app!.files.push(image);
+    await exportCard.getByRole('button', { name: 'Choose…' }).click();
+    await exportCard.getByRole('button', { name: 'Export', exact: true }).click();
+    await exportCard.getByText('Wrote demo.img').waitFor({ timeout: 120_000 });
+    expect((await stat(image)).size).toBeGreaterThan(64 * 1024 * 1024);
+    const notes = await exportCard.getByRole('list', { name: 'Notes' }).textContent();
+    expect(notes).toMatch(/dd if=.*demo\.img/);
+
+    await page.locator('.boot-controls label', { hasText: 'UEFI' }).click();
+    expect(await page.getByRole('radio', { name: 'UEFI' }).isChecked()).toBe(true);
+    await exportCard.getByRole('button', { name: 'Test boot this image' }).click();
+    const panel = page.getByRole('region', { name: 'Test boot' });
+    await expect
+      .poll(() => panel.locator('.badge').textContent())
+      .toMatch(/^UEFI · demo\.img as a USB stick · \d+ MiB$/);
+    const banner = panel.locator('.banner-success');
+    await banner.waitFor({ timeout: 240_000 });
+    expect(await banner.locator('code.matched').textContent()).toMatch(new RegExp(`^${DEMO_MARKER}`));
+    expect(app!.answers.filter((a) => a.channel === 'boot:start').at(-1)?.answer).toMatchObject({
+      ok: true,
+      value: { passed: true, firmware: 'uefi' },
+    });
+    expect(qemuProcessesFor(image)).toEqual([]);
+    await page.screenshot({ path: join(SHOTS, 'test-boot-usb-uefi.png') });
+    expect(app!.pageErrors).toEqual([]);
   });
 
   it('stops a UEFI boot on Stop in a 1024×700 dark window: the job ends canceled and no qemu-system is left', async () => {
