@@ -2,13 +2,14 @@
  * What every export does with a boot folder: read what the build recorded
  * there, and put files into an {@link OutDir} one by one, reporting each.
  */
-import { constants } from 'node:fs';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { dirname, join, resolve } from 'node:path';
 import { INITRD_NAMES, SCRIPT_NAME } from '../shared/boot-folder.ts';
 import type { Arch, ExportNote, OutputFile } from '../shared/types.ts';
 import { formatBytes } from '../shared/progress.ts';
-import { CanceledError, NetbootError } from './errors.ts';
+import { CanceledError, isAbort, NetbootError } from './errors.ts';
 import type { ExportHooks } from './export.ts';
 import { type BootFolderInfo, type OutDir, readBootFolderFiles } from './output.ts';
 import { storeName } from './store.ts';
@@ -83,13 +84,43 @@ export async function copyBootFile(from: string, name: string, temp: string): Pr
   try {
     await copyFile(join(from, name), temp);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
       throw new NetbootError(`${join(from, name)} is missing from the boot folder; build the system again.`, {
         cause: error,
       });
     }
+    // copyFile also copies the mode (our boot files are read-only), which a
+    // FAT stick refuses with EPERM: copy the bytes alone there.
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') {
+      await pipeline(createReadStream(join(from, name)), createWriteStream(temp));
+      return;
+    }
     throw error;
   }
+}
+
+/**
+ * Write an export through `out` all or nothing: `body` puts the files, then
+ * they are renamed into place together; on a failure or a cancel the
+ * temporary files are removed and the previous export stays whole.
+ */
+export async function writeWhole(
+  out: OutDir,
+  info: BootFolderInfo,
+  signal: AbortSignal | undefined,
+  body: () => Promise<void>,
+): Promise<void> {
+  try {
+    await body();
+    if (signal?.aborted) throw exportCanceled();
+    await out.commit(info);
+  } catch (error) {
+    await out.discard();
+    if (isAbort(error, signal)) throw exportCanceled();
+    throw error;
+  }
+  await out.release();
 }
 
 /** Where an export reports its files: the hooks, and the summary's list. */

@@ -6,8 +6,8 @@
  * from the same inputs is not copied again.
  */
 import type { BuildEvent, ExportSpec, ExportSummary, OutputFile } from '../shared/types.ts';
-import { isAbort, NetbootError } from './errors.ts';
-import { checkNotSource, copyBootFile, exportCanceled, putFile } from './export-files.ts';
+import { NetbootError } from './errors.ts';
+import { checkNotSource, copyBootFile, putFile, writeWhole } from './export-files.ts';
 import { exportHttp } from './http.ts';
 import { OutDir, readBootFolderFiles } from './output.ts';
 import { exportTftp } from './tftp.ts';
@@ -31,7 +31,7 @@ export async function exportBootFolder(
   }
   const out = await OutDir.open(to, { option: '' });
   const files: OutputFile[] = [];
-  try {
+  await writeWhole(out, source.info, hooks.signal, async () => {
     await out.claim(source.files.map((f) => f.name));
     for (const file of source.files) {
       await putFile(out, file.name, file.fingerprint, (temp) => copyBootFile(from, file.name, temp), {
@@ -39,14 +39,7 @@ export async function exportBootFolder(
         files,
       });
     }
-    if (hooks.signal?.aborted) throw exportCanceled();
-    await out.commit(source.info);
-  } catch (error) {
-    await out.discard();
-    if (isAbort(error, hooks.signal)) throw exportCanceled();
-    throw error;
-  }
-  await out.release();
+  });
   return { dir: to, files };
 }
 

@@ -11,17 +11,17 @@ import { join } from 'node:path';
 import { SCRIPT_NAME } from '../shared/boot-folder.ts';
 import { baseUrlProblem, fileUrl, rebaseIpxeScript } from '../shared/ipxe.ts';
 import type { ExportNote, ExportSummary, OutputFile } from '../shared/types.ts';
-import { isAbort, NetbootError } from './errors.ts';
+import { NetbootError } from './errors.ts';
 import type { ExportHooks } from './export.ts';
 import {
   biosLimitNote,
   copyBootFile,
   checkNotSource,
-  exportCanceled,
   type FileReport,
   othersCannotRead,
   putFile,
   readBootSource,
+  writeWhole,
 } from './export-files.ts';
 import { OutDir } from './output.ts';
 
@@ -41,7 +41,7 @@ export async function exportHttp(
   const out = await OutDir.open(spec.dir, { option: '' });
   const files: OutputFile[] = [];
   const report: FileReport = { hooks, files };
-  try {
+  await writeWhole(out, source.info, hooks.signal, async () => {
     await out.claim(source.files.map((f) => f.name));
     for (const file of source.files) {
       if (file.name === SCRIPT_NAME) {
@@ -51,14 +51,7 @@ export async function exportHttp(
         await putFile(out, file.name, file.fingerprint, (temp) => copyBootFile(from, file.name, temp), report);
       }
     }
-    if (hooks.signal?.aborted) throw exportCanceled();
-    await out.commit(source.info);
-  } catch (error) {
-    await out.discard();
-    if (isAbort(error, hooks.signal)) throw exportCanceled();
-    throw error;
-  }
-  await out.release();
+  });
 
   const scriptUrl = fileUrl(baseUrl, SCRIPT_NAME);
   const notes: ExportNote[] = [

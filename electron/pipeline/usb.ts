@@ -24,6 +24,7 @@ import { SCRIPT_NAME } from '../shared/boot-folder.ts';
 import type { ExportSummary, OutputFile } from '../shared/types.ts';
 import { CanceledError, isAbort, NetbootError, ToolFailedError, ToolMissingError } from './errors.ts';
 import type { ExportHooks } from './export.ts';
+import { exportCanceled, writeWhole } from './export-files.ts';
 import { whyNotWritable } from './fsutil.ts';
 import { type BootFolderInfo, OutDir, readBootFolderFiles, readRecordText, RECORD_NAME, recordText } from './output.ts';
 import { FILE_PACKAGES, findTool, requireFile, requireTool, runTool } from './tools.ts';
@@ -346,7 +347,7 @@ export async function writeUsbStick(from: string, dir: string, hooks: ExportHook
   try {
     const files = [...source.files, ...(await makeLoaderFiles(scratch, source.boot, signal))];
     const out = await OutDir.open(dir, { option: '' });
-    try {
+    await writeWhole(out, source.info, signal, async () => {
       await out.claim(files.map((f) => f.name));
       for (const f of files) {
         if (signal?.aborted) throw new CanceledError();
@@ -357,15 +358,10 @@ export async function writeUsbStick(from: string, dir: string, hooks: ExportHook
         written.push({ name: f.name, bytes });
         hooks.onEvent?.({ event: 'file', name: f.name, bytes, reused: current });
       }
-      if (signal?.aborted) throw new CanceledError();
-      await out.commit(source.info);
-    } catch (error) {
-      await out.discard();
-      throw error;
-    }
-    await out.release();
+    });
   } catch (error) {
-    if (isAbort(error, signal)) throw new CanceledError();
+    if (error instanceof CanceledError) throw error;
+    if (isAbort(error, signal)) throw exportCanceled();
     throw error;
   } finally {
     await rm(scratch, { recursive: true, force: true });

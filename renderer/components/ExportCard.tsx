@@ -4,6 +4,7 @@ import { formatBytes } from '../../electron/shared/progress.ts';
 import type { ExportKind, ExportSummary } from '../../electron/shared/types.ts';
 import { useApp } from '../context.tsx';
 import { draftSpec } from '../store.ts';
+import { FileTable } from './FileTable.tsx';
 import { ErrorBanner } from './ErrorBanner.tsx';
 
 const KINDS: { kind: ExportKind; label: string; hint: string }[] = [
@@ -118,16 +119,7 @@ function ExportResult({ summary }: { summary: ExportSummary }) {
       ) : null}
       <details className="written" open>
         <summary>{image ? `${summary.files.length} files inside the image` : 'Files written'}</summary>
-        <table className="files" aria-label="Files written">
-          <tbody>
-            {summary.files.map((f) => (
-              <tr key={f.name}>
-                <td>{f.name}</td>
-                <td className="num">{formatBytes(f.bytes)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <FileTable files={summary.files} label="Files written" />
       </details>
       {image ? (
         <div className="row-actions">

@@ -1,6 +1,7 @@
 import { formatBytes } from '../../electron/shared/progress.ts';
 import { useApp } from '../context.tsx';
 import { previewScript } from '../store.ts';
+import { FileTable } from './FileTable.tsx';
 import { ExportCard } from './ExportCard.tsx';
 import { IpxePreview } from './IpxePreview.tsx';
 import { TestBootControls, TestBootPanel } from './TestBoot.tsx';
@@ -72,16 +73,7 @@ export function ResultStep() {
                 Show in folder
               </button>
             </div>
-            <table className="files" aria-label="Boot files">
-              <tbody>
-                {outcome.files.map((f) => (
-                  <tr key={f.name}>
-                    <td>{f.name}</td>
-                    <td className="num">{formatBytes(f.bytes)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <FileTable files={outcome.files} label="Boot files" />
           </div>
           <ExportCard />
         </div>
