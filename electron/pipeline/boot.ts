@@ -388,6 +388,13 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
     if (!(await exists(join(options.dir, 'netboot.ipxe')))) {
       throw new NetbootError(`${options.dir} has no netboot.ipxe; give a boot folder made by netboot-composer build.`);
     }
+    const script = await readFile(join(options.dir, 'netboot.ipxe'), 'utf8');
+    const url = /^(?:kernel|initrd)\b.*?\b(https?:\/\/\S+)/m.exec(script)?.[1];
+    if (url) {
+      throw new NetbootError(
+        `${options.dir}'s netboot.ipxe fetches its files from ${url}, which the test VM cannot reach; test-boot the boot folder it was exported from.`,
+      );
+    }
     if (!(await exists(join(options.dir, 'bzImage')))) {
       throw new NetbootError(`${options.dir} has no bzImage; test boots run x86_64 boot folders.`);
     }
@@ -439,13 +446,21 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
       () => settle(false, `the expected output did not appear within ${options.timeoutSeconds} s`),
       options.timeoutSeconds * 1000,
     );
-    const onLine = (raw: string): void => {
+    let qemuSaid: string | undefined;
+    let guestSpoke = false;
+    const onLine = (raw: string, fromQemu: boolean): void => {
       const line = cleanConsoleLine(raw);
       // QEMU's own notes (that we stopped it, that fw_cfg names usually start
       // with opt/) are not the guest's output.
       if (!line.trim() || QEMU_NOTE.test(line)) return;
       tail.push(line);
       options.onLine?.(line);
+      // QEMU's own errors (on stderr) are not the guest's: they are not judged as console lines.
+      if (fromQemu) {
+        qemuSaid = line.replace(/^qemu-system-\S+: /, '').trim();
+        return;
+      }
+      guestSpoke = true;
       if (options.expect.test(line)) settle(true, line.trim());
       else {
         const failure = failureIn(line);
@@ -458,18 +473,19 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
       const decoder = new StringDecoder('utf8');
       subprocess.stdout?.on('data', (chunk: Buffer) => onData(decoder.write(chunk)));
     }
-    onLines(subprocess.stdout, onLine);
-    onLines(subprocess.stderr, onLine);
+    onLines(subprocess.stdout, (line) => onLine(line, false));
+    onLines(subprocess.stderr, (line) => onLine(line, true));
     const result = await subprocess;
     if (!verdict) {
       if (options.signal?.aborted) verdict = { passed: false, reason: 'the test boot was stopped' };
       else if (result.exitCode === 0)
         verdict = { passed: false, reason: 'the guest powered off without printing the expected output' };
+      else if (!guestSpoke && qemuSaid) verdict = { passed: false, reason: `QEMU could not start the VM: ${qemuSaid}` };
       else {
-        const last = tail.lines.at(-1);
+        const last = qemuSaid ?? tail.lines.at(-1)?.trim();
         verdict = {
           passed: false,
-          reason: `QEMU stopped with exit code ${result.exitCode ?? 'none'}${last ? `: ${last.trim()}` : ''}`,
+          reason: `QEMU stopped with exit code ${result.exitCode ?? 'none'}${last ? `: ${last}` : ''}`,
         };
       }
     }

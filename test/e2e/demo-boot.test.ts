@@ -74,7 +74,7 @@ describe('the demo system', () => {
   );
 
   it(
-    'fails a test boot, with the reason and the console, when the pattern never appears, the kernel finds no init, RAM is short, or iPXE cannot fetch a file',
+    'fails a test boot, with the reason and the console, when the pattern never appears, the kernel finds no init, RAM is short, QEMU cannot start, or iPXE cannot fetch a file; refuses a script that fetches by URL',
     async () => {
       const out = await tempDir();
       expect((await runCli(['build', '--demo', '--out', out, '--cache', await tempDir(), '--json'])).code).toBe(0);
@@ -121,6 +121,25 @@ describe('the demo system', () => {
       expect(starved.code).toBe(1);
       expect(String(jsonEvents(starved.stdout).at(-1)?.reason)).toMatch(
         /the guest had 64 MiB of RAM and the image needs about \d+ MiB, so give it more with --memory/,
+      );
+
+      // QEMU that cannot start the VM says so in its own words, at once.
+      const unstartable = await runCli(['test-boot', '--dir', out, '--memory', '99999999', '--json']);
+      expect(unstartable.code).toBe(1);
+      expect(String(jsonEvents(unstartable.stdout).at(-1)?.reason)).toBe(
+        "QEMU could not start the VM: cannot set up guest memory 'pc.ram': Cannot allocate memory",
+      );
+      expect(qemuProcessesFor(out)).toEqual([]);
+
+      // An HTTP export's script fetches from a server the VM cannot reach: refused in one sentence.
+      const http = await tempDir();
+      expect(
+        (await runCli(['export', '--from', out, '--http', http, '--base-url', 'http://10.0.0.2/nb', '--json'])).code,
+      ).toBe(0);
+      const unreachable = await runCli(['test-boot', '--dir', http]);
+      expect(unreachable.code).toBe(1);
+      expect(unreachable.stderr).toBe(
+        `error: ${http}'s netboot.ipxe fetches its files from http://10.0.0.2/nb/bzImage, which the test VM cannot reach; test-boot the boot folder it was exported from.\n`,
       );
 
       // With a file missing, iPXE's own error (the firmware's screen is copied
