@@ -10,8 +10,7 @@
  * Exit codes: 0 done, 1 failed, 2 bad usage, 130 interrupted.
  */
 import { parseArgs } from 'node:util';
-import { subdirProblem } from '../shared/boot-folder.ts';
-import { baseUrlProblem } from '../shared/ipxe.ts';
+import { baseUrlProblem, subdirProblem } from '../shared/export-spec.ts';
 import {
   ARCHES,
   FIRMWARES,

@@ -59,7 +59,7 @@ export const exportSpecSchema = z.discriminatedUnion('kind', [
       dir: absolutePath,
       subdir: z
         .string()
-        .refine((name) => subdirProblem(name) === undefined, 'one folder name')
+        .refine((name) => subdirProblem(name) === undefined, 'folder names of letters, digits, . _ - (nested with /)')
         .optional(),
     })
     .strict(),

@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SCRIPT_NAME } from '../shared/boot-folder.ts';
-import { baseUrlProblem, fileUrl, rebaseIpxeScript } from '../shared/ipxe.ts';
+import { baseUrlProblem } from '../shared/export-spec.ts';
+import { fileUrl, rebaseIpxeScript } from '../shared/ipxe.ts';
 import type { ExportNote, ExportSummary, OutputFile } from '../shared/types.ts';
 import { NetbootError } from './errors.ts';
 import type { ExportHooks } from './export.ts';
@@ -33,7 +34,7 @@ export async function exportHttp(
 ): Promise<ExportSummary> {
   const problem = baseUrlProblem(spec.baseUrl);
   if (problem) throw new NetbootError(problem);
-  const baseUrl = spec.baseUrl.replace(/\/+$/, '');
+  const baseUrl = spec.baseUrl.trim().replace(/\/+$/, '');
   checkNotSource(from, spec.dir);
   const source = await readBootSource(from);
   const script = rebaseIpxeScript(await readFile(join(from, SCRIPT_NAME), 'utf8'), baseUrl);

@@ -13,7 +13,8 @@ import { accessSync, constants } from 'node:fs';
 import { copyFile, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { SCRIPT_NAME, subdirProblem } from '../shared/boot-folder.ts';
+import { subdirProblem, TFTP_SLOW_BYTES } from '../shared/export-spec.ts';
+import { SCRIPT_NAME } from '../shared/boot-folder.ts';
 import { formatBytes } from '../shared/progress.ts';
 import type { ExportNote, ExportSummary, OutputFile } from '../shared/types.ts';
 import { detectNetwork, fullDhcpSnippet, type HostNetwork, type LoaderRoute, proxyDhcpSnippet } from './dnsmasq.ts';
@@ -33,8 +34,7 @@ import {
 import { exists } from './fsutil.ts';
 import { OutDir, readBootFolderInfo } from './output.ts';
 
-/** Above this, TFTP is slow enough to say so (DESIGN: one round trip per block; "prefer HTTP for big images"). */
-export const TFTP_SLOW_BYTES = 100 * 1024 * 1024;
+export { TFTP_SLOW_BYTES };
 
 export const PROXY_SNIPPET = 'dnsmasq-proxy-dhcp.conf';
 export const FULL_SNIPPET = 'dnsmasq-full-dhcp.conf';
@@ -129,7 +129,7 @@ export async function exportTftp(
   hooks: ExportHooks = {},
   findNetwork: () => HostNetwork | undefined = () => detectNetwork(networkInterfaces()),
 ): Promise<ExportSummary> {
-  const subdir = spec.subdir === undefined || spec.subdir === '' ? undefined : spec.subdir.replace(/\/+$/, '');
+  const subdir = spec.subdir?.trim().replace(/\/+$/, '') || undefined;
   if (subdir !== undefined) {
     const problem = subdirProblem(subdir);
     if (problem) throw new NetbootError(problem);

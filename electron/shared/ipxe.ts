@@ -5,6 +5,7 @@
  * somewhere else than its files.
  */
 import { NetbootError } from './errors.ts';
+import { baseUrlProblem } from './export-spec.ts';
 
 export interface IpxeScriptInput {
   /** What the first comment line calls the system. */
@@ -38,19 +39,9 @@ export function kernelCommandLine(input: IpxeScriptInput): string {
   ].join(' ');
 }
 
-/**
- * Why `url` cannot be the base URL of an HTTP export, in one sentence, or
- * undefined when it can. iPXE's own settings (`${next-server}`) are allowed:
- * iPXE expands them when it runs the script.
- */
-export function baseUrlProblem(url: string): string | undefined {
-  if (/^https?:\/\/[^\s/?#]+[^\s?#]*$/i.test(url)) return undefined;
-  return `"${url}" is not a base URL: give the address the HTTP server serves the folder at, starting with http:// or https://, without spaces, "?" or "#", like http://192.168.1.10/netboot.`;
-}
-
 /** The URL of the file `name` in the folder served at `baseUrl`. */
 export function fileUrl(baseUrl: string, name: string): string {
-  return `${baseUrl.replace(/\/+$/, '')}/${encodeURIComponent(name)}`;
+  return `${baseUrl.trim().replace(/\/+$/, '')}/${encodeURIComponent(name)}`;
 }
 
 /** The `kernel` line: the file (or its URL), then the command line, then what a chaining script adds. */

@@ -1,5 +1,5 @@
 import { useEffect } from 'react';
-import { BASE_URL_EXAMPLE, baseUrlProblem, subdirProblem } from '../../electron/shared/export-spec.ts';
+import { BASE_URL_EXAMPLE, baseUrlProblem, subdirProblem, TFTP_SLOW_BYTES } from '../../electron/shared/export-spec.ts';
 import { formatBytes } from '../../electron/shared/progress.ts';
 import type { ExportKind, ExportSummary } from '../../electron/shared/types.ts';
 import { useApp } from '../context.tsx';
@@ -159,6 +159,7 @@ export function ExportCard() {
   const urlError = draft.kind === 'http' && draft.baseUrl !== '' ? baseUrlProblem(draft.baseUrl) : undefined;
   const blocker = problem && problem.message !== subdirError && problem.message !== urlError ? problem : undefined;
   const kind = KINDS.find((k) => k.kind === draft.kind)!;
+  const downloadBytes = useApp((s) => s.outcome?.downloadBytes ?? 0);
 
   return (
     <div className="card export-card">
@@ -186,6 +187,13 @@ export function ExportCard() {
           ))}
         </div>
         <p className="muted">{kind.hint}</p>
+        {draft.kind === 'tftp' && downloadBytes > TFTP_SLOW_BYTES ? (
+          <p className="note note-warning" role="note">
+            <strong>Warning: </strong>
+            This image downloads {formatBytes(downloadBytes)}; TFTP waits for every 1.5 KB block, so that takes minutes
+            on many machines. The HTTP export serves it much faster.
+          </p>
+        ) : null}
 
         {draft.kind === 'folder' || draft.kind === 'tftp' || draft.kind === 'http' ? (
           <div className="field">

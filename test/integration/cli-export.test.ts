@@ -30,7 +30,10 @@ describe('netboot-composer export', () => {
     [['--from', 'B', '--folder', 'a', '--subdir', 'x'], '--subdir goes with --tftp.'],
     [['--from', 'B', '--tftp', 'a', '--base-url', 'http://x'], '--base-url goes with --http.'],
     [['--from', 'B', '--http', 'a'], '--http needs --base-url URL: the address the folder will be served at'],
-    [['--from', 'B', '--http', 'a', '--base-url', 'boot.lan/x'], '--base-url: "boot.lan/x" is not a base URL'],
+    [
+      ['--from', 'B', '--http', 'a', '--base-url', 'boot.lan/x'],
+      '--base-url: The base URL must be a web address starting with http:// or https://',
+    ],
     [['--from', 'B', '--tftp', 'a', '--subdir', '../up'], '--subdir: "../up" is not a subfolder name'],
     [['--from', 'B', '--tftp', 'a', '--fast'], "Unknown option '--fast'; see netboot-composer help."],
   ])('refuses %j with exit code 2 and one sentence, writing nothing', async (args, message) => {

@@ -395,7 +395,7 @@ describe('the HTTP export', () => {
   it('says in one sentence what is wrong with a base URL, before writing anything', async () => {
     const dir = join(await tempDir(), 'http');
     await expect(exportTo(folderA, { kind: 'http', dir, baseUrl: 'ftp://server/boot' })).rejects.toThrow(
-      '"ftp://server/boot" is not a base URL: give the address the HTTP server serves the folder at, starting with http:// or https://, without spaces, "?" or "#", like http://192.168.1.10/netboot.',
+      'The base URL must start with http:// or https:// and name a server, e.g. http://192.168.1.10/netboot/',
     );
     await expect(readdir(dir)).rejects.toThrow(/ENOENT/);
   });

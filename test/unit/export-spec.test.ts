@@ -8,6 +8,7 @@ describe('baseUrlProblem', () => {
       'https://boot.lan',
       'http://[fd00::1]:8080/nb',
       ' http://x/y ',
+      'http://${next-server}/nbc',
     ]) {
       expect(baseUrlProblem(url), url).toBeUndefined();
     }
@@ -26,11 +27,15 @@ describe('baseUrlProblem', () => {
 });
 
 describe('subdirProblem', () => {
-  it('takes no subfolder, or one folder name; not a path, not . or ..', () => {
+  it('takes no subfolder, or plain folder names, nested with /; not .., not hidden, not absolute', () => {
     expect(subdirProblem('')).toBeUndefined();
     expect(subdirProblem('nixos-25.11_router')).toBeUndefined();
-    for (const bad of ['a/b', '..', '.', '/abs', 'with space', 'x'.repeat(65)]) {
-      expect(subdirProblem(bad), bad).toMatch(/^The subfolder is one folder name/);
+    expect(subdirProblem('lab/router')).toBeUndefined();
+    expect(subdirProblem('lab/router/')).toBeUndefined();
+    for (const bad of ['..', '.', '../up', '/abs', 'a//b', '.hidden', 'with space', 'x'.repeat(201)]) {
+      expect(subdirProblem(bad), bad).toBe(
+        `"${bad}" is not a subfolder name: use letters, digits, ".", "_" and "-" (and "/" between folders), not starting with ".", like nixos or lab/router.`,
+      );
     }
   });
 });
