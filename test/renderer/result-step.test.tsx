@@ -324,6 +324,19 @@ describe('Export', () => {
     expect(alert.textContent).toBe('The export did not finishtftp exports are not implemented yet.');
   });
 
+  it('warns before a TFTP export of an image over 100 MiB, and points at HTTP', async () => {
+    const big = { ...OUTCOME, downloadBytes: 300 * 1024 * 1024 };
+    const { user } = await atResult({ 'build:start': () => ok(big) });
+    const card = screen.getByText('Export', { selector: 'h3' }).closest('.export-card') as HTMLElement;
+    expect(within(card).queryByRole('note')).toBeNull();
+    await user.click(within(card).getByRole('radio', { name: 'TFTP' }));
+    expect(within(card).getByRole('note').textContent).toBe(
+      'Warning: This image downloads 300 MiB; TFTP waits for every 1.5 KB block, so that takes minutes on many machines. The HTTP export serves it much faster.',
+    );
+    await user.click(within(card).getByRole('radio', { name: 'HTTP' }));
+    expect(within(card).queryByRole('note')).toBeNull();
+  });
+
   it('writes a USB image where the save dialog says, and offers to test boot that image', async () => {
     const { fake, store, user } = await atResult({
       'dialog:choose-file': () => ok('/home/me/nixos.img'),
