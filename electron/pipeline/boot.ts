@@ -202,9 +202,8 @@ export interface QemuMachine {
   usbImage?: string | undefined;
   /** BIOS: the file holding SeaBIOS's serial console port. */
   serconFile?: string | undefined;
-  /** UEFI: OVMF and iPXE's ROM ({@link findUefiFiles}), and a writable copy of OVMF's variables. */
+  /** UEFI: OVMF and iPXE's ROM ({@link findUefiFiles}), `vars` being this boot's writable copy of OVMF's variables. */
   uefi?: UefiFiles | undefined;
-  uefiVars?: string | undefined;
 }
 
 const comma = (path: string): string => resolve(path).replace(/,/g, ',,');
@@ -236,12 +235,12 @@ export function qemuArgs(machine: QemuMachine): string[] {
     '-no-reboot',
   ];
   if (machine.firmware === 'uefi') {
-    if (!machine.uefiVars) throw new Error('a UEFI boot needs a copy of the OVMF variables');
+    if (!machine.uefi) throw new Error('a UEFI boot needs OVMF and a copy of its variables');
     args.push(
       '-drive',
-      `if=pflash,format=raw,unit=0,readonly=on,file=${comma((machine.uefi ?? UEFI_FILES).code)}`,
+      `if=pflash,format=raw,unit=0,readonly=on,file=${comma(machine.uefi.code)}`,
       '-drive',
-      `if=pflash,format=raw,unit=1,file=${comma(machine.uefiVars)}`,
+      `if=pflash,format=raw,unit=1,file=${comma(machine.uefi.vars)}`,
     );
   } else if (machine.serconFile) {
     args.push('-fw_cfg', `name=etc/sercon-port,file=${comma(machine.serconFile)}`);
@@ -256,7 +255,7 @@ export function qemuArgs(machine: QemuMachine): string[] {
       'usb-storage,bus=xhci.0,drive=stick,bootindex=1',
     );
   } else if (machine.tftpDir) {
-    const rom = machine.firmware === 'uefi' ? `,romfile=${comma((machine.uefi ?? UEFI_FILES).rom)}` : '';
+    const rom = machine.uefi ? `,romfile=${comma(machine.uefi.rom)}` : '';
     args.push(
       '-netdev',
       `user,id=net0,restrict=on,tftp=${comma(machine.tftpDir)},bootfile=netboot.ipxe`,
@@ -265,11 +264,6 @@ export function qemuArgs(machine: QemuMachine): string[] {
     );
   } else throw new Error('a test boot needs a boot folder or a USB image');
   return args;
-}
-
-/** BIOS netboot arguments (kept for callers of the first version). */
-export function qemuNetbootArgs(dir: string, memoryMiB: number, accel: Accel, serconFile: string): string[] {
-  return qemuArgs({ firmware: 'bios', memoryMiB, accel, tftpDir: dir, serconFile });
 }
 
 /** SeaBIOS reads the serial console's port as a little-endian number: COM1 is 0x3f8. */
@@ -416,10 +410,11 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
   let verdict: { passed: boolean; reason: string } | undefined;
   let timer: NodeJS.Timeout | undefined;
   try {
-    let uefiVars: string | undefined;
+    // OVMF writes its variables: each boot gets its own copy of the template.
+    let uefiCopy: UefiFiles | undefined;
     if (uefi) {
-      uefiVars = join(scratch, 'OVMF_VARS.fd');
-      await copyFile(uefi.vars, uefiVars);
+      uefiCopy = { ...uefi, vars: join(scratch, 'OVMF_VARS.fd') };
+      await copyFile(uefi.vars, uefiCopy.vars);
     }
     const args = qemuArgs({
       firmware,
@@ -428,8 +423,7 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
       tftpDir: options.dir,
       usbImage: options.usbImage,
       serconFile: firmware === 'bios' ? await serconFile(stateDir) : undefined,
-      uefi,
-      uefiVars,
+      uefi: uefiCopy,
     });
     const subprocess = execa(qemu, args, {
       reject: false,
@@ -494,11 +488,7 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
     await rm(scratch, { recursive: true, force: true });
   }
   if (!verdict!.passed) {
-    const info =
-      options.dir !== undefined
-        ? await readBootFolderInfo(options.dir)
-        : await readUsbImageInfo(options.usbImage!).catch(() => undefined);
-    verdict!.reason = withRamHint(verdict!.reason, options.memoryMiB, info?.ramBytes);
+    verdict!.reason = withRamHint(verdict!.reason, options.memoryMiB, await recordedRamBytes(options));
   }
   return {
     ...verdict!,
@@ -530,13 +520,20 @@ export function withRamHint(reason: string, memoryMiB: number, ramBytes: number 
   return `${reason}; the guest had ${memoryMiB} MiB of RAM and the image needs about ${needMiB} MiB, so give it more with --memory (or leave --memory out)`;
 }
 
-/**
- * RAM for a test boot of `dir`: what the build said the image needs, plus
- * room for the kernel and stage 2, at least 512 MiB.
- */
+/** The RAM the build recorded that the image needs: in the boot folder's record, or the one a USB image carries. */
+async function recordedRamBytes(target: { dir?: string | undefined; usbImage?: string | undefined }) {
+  if (target.dir !== undefined) return (await readBootFolderInfo(target.dir)).ramBytes;
+  return (await readUsbImageInfo(target.usbImage!).catch(() => undefined))?.ramBytes;
+}
+
+/** The recorded RAM (or a guess), plus a quarter and room for the kernel and stage 2, at least 512 MiB. */
+function memoryMiBFor(neededBytes: number): number {
+  return Math.max(512, Math.ceil((neededBytes * 1.25) / MIB / 64) * 64 + 256);
+}
+
+/** RAM for a test boot of the boot folder `dir`. */
 export async function bootMemoryMiB(dir: string): Promise<number> {
-  const info = await readBootFolderInfo(dir);
-  let needed = info.ramBytes;
+  let needed = await recordedRamBytes({ dir });
   if (needed === undefined) {
     // Not our folder: guess from the download, which unpacks to a few times its size.
     let download = 0;
@@ -545,15 +542,11 @@ export async function bootMemoryMiB(dir: string): Promise<number> {
     }
     needed = download * 4;
   }
-  return Math.max(512, Math.ceil((needed * 1.25) / MIB / 64) * 64 + 256);
+  return memoryMiBFor(needed);
 }
 
-/**
- * RAM for a test boot of a USB image: what the build said (the image carries
- * the boot folder's record), else a guess from the image's size.
- */
+/** RAM for a test boot of a USB image; without a record, a guess from the image's size. */
 export async function usbImageMemoryMiB(file: string): Promise<number> {
-  const info = await readUsbImageInfo(file).catch(() => undefined);
-  const needed = info?.ramBytes ?? ((await stat(file).catch(() => undefined))?.size ?? 0) * 4;
-  return Math.max(512, Math.ceil((needed * 1.25) / MIB / 64) * 64 + 256);
+  const needed = await recordedRamBytes({ usbImage: file });
+  return memoryMiBFor(needed ?? ((await stat(file).catch(() => undefined))?.size ?? 0) * 4);
 }

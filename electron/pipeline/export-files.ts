@@ -79,6 +79,11 @@ export function checkNotSource(from: string, to: string): void {
   }
 }
 
+/** Copy the bytes alone, not the mode (a read-only boot file would make a FAT stick refuse the chmod). */
+export async function copyBytes(from: string, to: string, signal?: AbortSignal): Promise<void> {
+  await pipeline(createReadStream(from), createWriteStream(to), { signal });
+}
+
 /** Copy the boot folder's file `name` to `temp`; a file gone since the build is said as such. */
 export async function copyBootFile(from: string, name: string, temp: string): Promise<void> {
   try {
@@ -93,7 +98,7 @@ export async function copyBootFile(from: string, name: string, temp: string): Pr
     // copyFile also copies the mode (our boot files are read-only), which a
     // FAT stick refuses with EPERM: copy the bytes alone there.
     if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') {
-      await pipeline(createReadStream(join(from, name)), createWriteStream(temp));
+      await copyBytes(join(from, name), temp);
       return;
     }
     throw error;

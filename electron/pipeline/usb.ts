@@ -15,16 +15,14 @@
  * usb-layout.ts; this module runs the tools.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { SCRIPT_NAME } from '../shared/boot-folder.ts';
 import type { ExportSummary, OutputFile } from '../shared/types.ts';
 import { CanceledError, isAbort, NetbootError, ToolFailedError, ToolMissingError } from './errors.ts';
 import type { ExportHooks } from './export.ts';
-import { exportCanceled, writeWhole } from './export-files.ts';
+import { copyBytes, exportCanceled, putFile, writeWhole } from './export-files.ts';
 import { whyNotWritable } from './fsutil.ts';
 import { type BootFolderInfo, OutDir, readBootFolderFiles, readRecordText, RECORD_NAME, recordText } from './output.ts';
 import { FILE_PACKAGES, findTool, requireFile, requireTool, runTool } from './tools.ts';
@@ -330,11 +328,6 @@ function findMbrFile(): string | undefined {
   }
 }
 
-/** Copy without the source's mode (a read-only boot file would make a FAT stick refuse the chmod). */
-async function copyContents(from: string, to: string, signal: AbortSignal | undefined): Promise<void> {
-  await pipeline(createReadStream(from), createWriteStream(to), { signal });
-}
-
 /** Write the same layout onto the mounted stick at `dir`. */
 export async function writeUsbStick(from: string, dir: string, hooks: ExportHooks = {}): Promise<ExportSummary> {
   const { signal } = hooks;
@@ -350,13 +343,10 @@ export async function writeUsbStick(from: string, dir: string, hooks: ExportHook
     await writeWhole(out, source.info, signal, async () => {
       await out.claim(files.map((f) => f.name));
       for (const f of files) {
-        if (signal?.aborted) throw new CanceledError();
-        const current = await out.isCurrent(f.name, f.fingerprint);
-        const bytes = current
-          ? out.keep(f.name)
-          : await out.write(f.name, f.fingerprint, (temp) => copyContents(f.path, temp, signal));
-        written.push({ name: f.name, bytes });
-        hooks.onEvent?.({ event: 'file', name: f.name, bytes, reused: current });
+        await putFile(out, f.name, f.fingerprint, (temp) => copyBytes(f.path, temp, signal), {
+          hooks,
+          files: written,
+        });
       }
     });
   } catch (error) {

@@ -3,7 +3,6 @@ import {
   cleanConsoleLine,
   failureIn,
   qemuArgs,
-  qemuNetbootArgs,
   findUefiFiles,
   UEFI_FILES,
   withRamHint,
@@ -11,7 +10,13 @@ import {
 
 describe('test boots', () => {
   it("netboots through QEMU's own TFTP, with the guest's network restricted to it", () => {
-    const args = qemuNetbootArgs('/srv/boot,folder', 768, 'tcg', '/state/sercon').join(' ');
+    const args = qemuArgs({
+      firmware: 'bios',
+      memoryMiB: 768,
+      accel: 'tcg',
+      tftpDir: '/srv/boot,folder',
+      serconFile: '/state/sercon',
+    }).join(' ');
     expect(args).toContain('-netdev user,id=net0,restrict=on,tftp=/srv/boot,,folder,bootfile=netboot.ipxe');
     expect(args).toContain('-accel tcg');
     expect(args).toContain('-m 768');
@@ -19,7 +24,9 @@ describe('test boots', () => {
     expect(args).not.toContain('-cpu host');
     expect(args).not.toContain('pflash');
     expect(args).toContain('-fw_cfg name=etc/sercon-port,file=/state/sercon');
-    expect(qemuNetbootArgs('/b', 512, 'kvm', '/s').join(' ')).toContain('-accel kvm -cpu host');
+    expect(
+      qemuArgs({ firmware: 'bios', memoryMiB: 512, accel: 'kvm', tftpDir: '/b', serconFile: '/s' }).join(' '),
+    ).toContain('-accel kvm -cpu host');
   });
 
   it("netboots under UEFI with OVMF and iPXE's EFI ROM on the NIC", () => {
@@ -28,7 +35,7 @@ describe('test boots', () => {
       memoryMiB: 1024,
       accel: 'tcg',
       tftpDir: '/b',
-      uefiVars: '/tmp/vm/vars.fd',
+      uefi: { ...UEFI_FILES, vars: '/tmp/vm/vars.fd' },
     }).join(' ');
     expect(args).toContain(`-drive if=pflash,format=raw,unit=0,readonly=on,file=${UEFI_FILES.code}`);
     expect(args).toContain('-drive if=pflash,format=raw,unit=1,file=/tmp/vm/vars.fd');
