@@ -10,14 +10,13 @@
  * A USB image exported from the export step boots under UEFI as a stick.
  * Screenshots go to test-results/app/.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_MARKER } from '../../electron/pipeline/demo.ts';
 import { buildRenderer, launchChromium, openApp, type AppHarness } from '../helpers/app-harness.ts';
-import { ROOT, tempDir } from '../helpers/fixtures.ts';
+import { qemuProcessesFor, ROOT, tempDir } from '../helpers/fixtures.ts';
 
 const SHOTS = join(ROOT, 'test-results', 'app');
 
@@ -36,12 +35,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
 });
-
-function qemuProcessesFor(dir: string): string[] {
-  return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
-    .split('\n')
-    .filter((line) => line.includes('qemu-system') && line.includes(dir));
-}
 
 /** CSP violations, as the page itself reports them. */
 async function watchCsp(page: Page): Promise<void> {

@@ -3,20 +3,13 @@
  * netboots in QEMU (BIOS, the iPXE ROM, QEMU's own TFTP) with netboot.nix's
  * stage 1 run verbatim, and its stage 2 finds every store path intact.
  */
-import { execFileSync } from 'node:child_process';
 import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEMO_MARKER } from '../../electron/pipeline/demo.ts';
-import { jsonEvents, runCli, tempDir } from '../helpers/fixtures.ts';
+import { jsonEvents, qemuProcessesFor, runCli, tempDir } from '../helpers/fixtures.ts';
 
 const BOOT_TIMEOUT = 300_000;
-
-function qemuProcessesFor(dir: string): string[] {
-  return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
-    .split('\n')
-    .filter((line) => line.includes('qemu-system') && line.includes(dir));
-}
 
 describe('the demo system', () => {
   it(

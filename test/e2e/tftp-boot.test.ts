@@ -3,20 +3,13 @@
  * into a subfolder of a TFTP root, netboots from that subfolder under BIOS
  * (SeaBIOS) and UEFI (OVMF), iPXE fetching every file over QEMU's TFTP.
  */
-import { execFileSync } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_MARKER } from '../../electron/pipeline/demo.ts';
-import { jsonEvents, runCli, tempDir } from '../helpers/fixtures.ts';
+import { jsonEvents, qemuProcessesFor, runCli, tempDir } from '../helpers/fixtures.ts';
 
 const BOOT_TIMEOUT = 300_000;
-
-function qemuProcessesFor(dir: string): string[] {
-  return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
-    .split('\n')
-    .filter((line) => line.includes('qemu-system') && line.includes(dir));
-}
 
 let root: string;
 

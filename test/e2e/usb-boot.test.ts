@@ -3,21 +3,14 @@
  * USB stick with no network, reaches the demo's stage 2 under BIOS
  * (SeaBIOS, syslinux) and under UEFI (OVMF, the standalone GRUB).
  */
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bootMemoryMiB } from '../../electron/pipeline/boot.ts';
 import { DEMO_MARKER } from '../../electron/pipeline/demo.ts';
 import { makeUsbImage } from '../../electron/pipeline/usb.ts';
-import { jsonEvents, runCli, tempDir } from '../helpers/fixtures.ts';
+import { jsonEvents, qemuProcessesFor, runCli, tempDir } from '../helpers/fixtures.ts';
 
 const BOOT_TIMEOUT = 300_000;
-
-function qemuProcessesFor(path: string): string[] {
-  return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
-    .split('\n')
-    .filter((line) => line.includes('qemu-system') && line.includes(path));
-}
 
 let image: string;
 let memoryMiB: number;

@@ -2,7 +2,7 @@
  * Real inputs for the tests: systems built with Nix from test/fixtures/, temp
  * folders that are removed afterwards, and a way to run the CLI as a user does.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -108,4 +108,11 @@ export function jsonEvents(stdout: string): Array<Record<string, unknown>> {
     .split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** The QEMU processes whose command line names `path` (a boot folder, an image): a test boot must leave none. */
+export function qemuProcessesFor(path: string): string[] {
+  return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.includes('qemu-system') && line.includes(path));
 }

@@ -2,14 +2,13 @@
  * MainHandlers with the real pipeline, Nix and QEMU, as the page reaches them
  * through the IPC router.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { MainHandlers, type Sender } from '../../electron/main/handlers.ts';
 import { createIpcRouter } from '../../electron/main/ipc.ts';
-import type { JobEvent } from '../../electron/shared/ipc.ts';
-import { buildFixture, tempDir } from '../helpers/fixtures.ts';
+import { defaultBuildOptions, type JobEvent } from '../../electron/shared/ipc.ts';
+import { buildFixture, qemuProcessesFor, tempDir } from '../helpers/fixtures.ts';
 
 const sender: Sender = { id: 7, send: () => undefined, isDestroyed: () => false };
 
@@ -106,12 +105,7 @@ describe('build:start', () => {
     const request = (jobId: string) => ({
       jobId,
       source: { kind: 'toplevel', path: toplevel },
-      options: {
-        arch: 'x86_64-linux',
-        squashfs: { name: 'zstd', level: 6 },
-        initrd: { name: 'none' },
-        kernelParams: '',
-      },
+      options: defaultBuildOptions('x86_64-linux'),
     });
     const [first, second] = await Promise.all([
       router('build:start', { sender: windowOf(1) }, request('one')),
@@ -143,12 +137,7 @@ describe('export:start', () => {
       {
         jobId: 'b',
         source: { kind: 'toplevel', path: toplevel },
-        options: {
-          arch: 'x86_64-linux',
-          squashfs: { name: 'zstd', level: 6 },
-          initrd: { name: 'none' },
-          kernelParams: '',
-        },
+        options: defaultBuildOptions('x86_64-linux'),
       },
     );
     expect(built.ok).toBe(true);
@@ -171,12 +160,6 @@ async function echoFolder(script: string): Promise<string> {
   await writeFile(join(dir, 'netboot.ipxe'), `#!ipxe\n${script}\n`);
   await writeFile(join(dir, 'bzImage'), 'not a kernel: the script never loads it\n');
   return dir;
-}
-
-function qemuProcessesFor(dir: string): string[] {
-  return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
-    .split('\n')
-    .filter((line) => line.includes('qemu-system') && line.includes(dir));
 }
 
 function recorder(): { sender: Sender; events: JobEvent[]; times: number[] } {

@@ -10,7 +10,7 @@ import { StoreContext } from '../../renderer/context.tsx';
 import { connectJobEvents, createAppStore, type AppStore } from '../../renderer/store.ts';
 import type { BuildOutcome, JobEvent } from '../../electron/shared/ipc.ts';
 import type { BuildEvent } from '../../electron/shared/types.ts';
-import { fakeApi, ok, SUMMARY, type Answers, type FakeApi } from './fake-api.ts';
+import { fakeApi, ok, OUTCOME, SUMMARY, type Answers, type FakeApi } from './fake-api.ts';
 
 afterEach(cleanup);
 
@@ -176,17 +176,7 @@ describe('Result step', () => {
     const { user, fake, store } = await resolvedDemo({
       'build:start': async () => {
         const { previewScript } = await import('../../renderer/store.ts');
-        return ok({
-          outDir: '/out',
-          files: [{ name: 'bzImage', bytes: 8 * 1024 * 1024 }],
-          paths: 3,
-          packed: 3,
-          reused: 0,
-          seconds: 2,
-          ramBytes: 90 * 1024 * 1024,
-          downloadBytes: 20 * 1024 * 1024,
-          script: previewScript(SUMMARY, store.getState().options),
-        });
+        return ok({ ...OUTCOME, script: previewScript(SUMMARY, store.getState().options) });
       },
       'clipboard:write': () => ok(null),
     });

@@ -4,6 +4,7 @@
  * events as main would. (The browser end-to-end test uses the real handlers.)
  */
 import type {
+  BuildOutcome,
   InvokeChannel,
   JobEvent,
   NetbootApi,
@@ -92,4 +93,17 @@ export const SUMMARY: SystemSummary = {
   closureBytes: 30 * 1024 * 1024,
   kernelBytes: 8 * 1024 * 1024,
   initrdBytes: 1024 * 1024,
+};
+
+/** A finished build of {@link SUMMARY}, as main answers build:start. */
+export const OUTCOME: BuildOutcome = {
+  outDir: '/out',
+  files: [{ name: 'bzImage', bytes: 8 * 1024 * 1024 }],
+  paths: 3,
+  packed: 3,
+  reused: 0,
+  seconds: 2,
+  ramBytes: 90 * 1024 * 1024,
+  downloadBytes: 20 * 1024 * 1024,
+  script: '#!ipxe\n',
 };

@@ -18,7 +18,7 @@ import { connectJobEvents, createAppStore, draftFrom, draftSpec, type AppStore }
 import type { ExportSummary, TestBootResult } from '../../electron/shared/types.ts';
 import type { Result, Settings } from '../../electron/shared/ipc.ts';
 import { defaultBuildOptions } from '../../electron/shared/ipc.ts';
-import { fakeApi, ok, SUMMARY, type Answers } from './fake-api.ts';
+import { fakeApi, ok, OUTCOME, SUMMARY, type Answers } from './fake-api.ts';
 
 vi.mock('../../renderer/terminal.ts', () => ({
   createConsoleTerminal(container: HTMLElement) {
@@ -35,18 +35,6 @@ vi.mock('../../renderer/terminal.ts', () => ({
 }));
 
 afterEach(cleanup);
-
-const OUTCOME = {
-  outDir: '/out',
-  files: [{ name: 'bzImage', bytes: 8 * 1024 * 1024 }],
-  paths: 3,
-  packed: 3,
-  reused: 0,
-  seconds: 2,
-  ramBytes: 90 * 1024 * 1024,
-  downloadBytes: 20 * 1024 * 1024,
-  script: '#!ipxe\n',
-};
 
 /** The app on its Result step, after a (fake) build of the demo. */
 async function atResult(answers: Answers = {}) {
