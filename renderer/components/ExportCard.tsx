@@ -139,6 +139,39 @@ function ExportResult({ summary }: { summary: ExportSummary }) {
   );
 }
 
+/** A path typed in or chosen with the native dialog; marked invalid once it holds something wrong. */
+function PathField(props: {
+  id: string;
+  label: string;
+  value: string;
+  placeholder: string;
+  disabled: boolean;
+  invalid: boolean;
+  onChange: (value: string) => void;
+  onChoose: () => void;
+}) {
+  return (
+    <div className="field">
+      <label htmlFor={props.id}>{props.label}</label>
+      <div className="picker-row">
+        <input
+          id={props.id}
+          type="text"
+          value={props.value}
+          placeholder={props.placeholder}
+          spellCheck={false}
+          disabled={props.disabled}
+          aria-invalid={props.value !== '' && props.invalid}
+          onChange={(e) => props.onChange(e.target.value)}
+        />
+        <button type="button" disabled={props.disabled} onClick={props.onChoose}>
+          Choose…
+        </button>
+      </div>
+    </div>
+  );
+}
+
 /** Export: a kind, where to, the one thing to fix if any, then what was written and what to know. */
 export function ExportCard() {
   const draft = useApp((s) => s.exportDraft);
@@ -196,24 +229,16 @@ export function ExportCard() {
         ) : null}
 
         {draft.kind === 'folder' || draft.kind === 'tftp' || draft.kind === 'http' ? (
-          <div className="field">
-            <label htmlFor="export-dir">{FOLDER_FIELDS[draft.kind].label}</label>
-            <div className="picker-row">
-              <input
-                id="export-dir"
-                type="text"
-                value={draft.dirs[draft.kind]}
-                placeholder={FOLDER_FIELDS[draft.kind].placeholder}
-                spellCheck={false}
-                disabled={running}
-                aria-invalid={draft.dirs[draft.kind] !== '' && problem?.field === 'dir'}
-                onChange={(e) => setExportDraft({ dir: e.target.value })}
-              />
-              <button type="button" disabled={running} onClick={() => void chooseExportDestination()}>
-                Choose…
-              </button>
-            </div>
-          </div>
+          <PathField
+            id="export-dir"
+            label={FOLDER_FIELDS[draft.kind].label}
+            value={draft.dirs[draft.kind]}
+            placeholder={FOLDER_FIELDS[draft.kind].placeholder}
+            disabled={running}
+            invalid={problem?.field === 'dir'}
+            onChange={(dir) => setExportDraft({ dir })}
+            onChoose={() => void chooseExportDestination()}
+          />
         ) : null}
 
         {draft.kind === 'tftp' ? (
@@ -268,24 +293,16 @@ export function ExportCard() {
         {draft.kind === 'usb' ? <Drives /> : null}
 
         {draft.kind === 'usb-image' ? (
-          <div className="field">
-            <label htmlFor="export-file">Image file</label>
-            <div className="picker-row">
-              <input
-                id="export-file"
-                type="text"
-                value={draft.file}
-                placeholder="/home/me/nixos.img"
-                spellCheck={false}
-                disabled={running}
-                aria-invalid={draft.file !== '' && problem?.field === 'file'}
-                onChange={(e) => setExportDraft({ file: e.target.value })}
-              />
-              <button type="button" disabled={running} onClick={() => void chooseExportDestination()}>
-                Choose…
-              </button>
-            </div>
-          </div>
+          <PathField
+            id="export-file"
+            label="Image file"
+            value={draft.file}
+            placeholder="/home/me/nixos.img"
+            disabled={running}
+            invalid={problem?.field === 'file'}
+            onChange={(file) => setExportDraft({ file })}
+            onChoose={() => void chooseExportDestination()}
+          />
         ) : null}
 
         <div className="actions">
