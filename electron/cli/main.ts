@@ -21,7 +21,7 @@ import {
   type Firmware,
   type SystemSource,
 } from '../shared/types.ts';
-import { bootMemoryMiB, DEFAULT_EXPECT, testBoot, usbImageMemoryMiB } from '../pipeline/boot.ts';
+import { DEFAULT_EXPECT, testBoot, testBootMemoryMiB } from '../pipeline/boot.ts';
 import { build, type BuildRequest } from '../pipeline/build.ts';
 import { cacheStats, defaultCacheDir, defaultCacheLimit, parseSize, pruneCache } from '../pipeline/cache.ts';
 import { formatBytes } from '../shared/progress.ts';
@@ -361,9 +361,7 @@ interface BootRequest {
 
 async function bootAndReport(request: BootRequest, context: Context): Promise<number> {
   const firmware = request.firmware ?? 'bios';
-  const memoryMiB =
-    request.memoryMiB ??
-    (request.usbImage !== undefined ? await usbImageMemoryMiB(request.usbImage) : await bootMemoryMiB(request.dir!));
+  const memoryMiB = request.memoryMiB ?? (await testBootMemoryMiB(request));
   const say = (text: string): void => {
     if (!context.json) process.stdout.write(`${text}\n`);
   };

@@ -33,7 +33,7 @@ import { build, resolveSystem } from '../pipeline/build.ts';
 import { cacheStats, defaultCacheDir, pruneCache } from '../pipeline/cache.ts';
 import { queryClosure } from '../pipeline/closure.ts';
 import { CanceledError, NetbootError } from '../pipeline/errors.ts';
-import { bootMemoryMiB, DEFAULT_EXPECT, testBoot, usbImageMemoryMiB } from '../pipeline/boot.ts';
+import { DEFAULT_EXPECT, testBoot, testBootMemoryMiB } from '../pipeline/boot.ts';
 import { exportTo } from '../pipeline/export.ts';
 import { listFlakeSystems } from '../pipeline/nix.ts';
 
@@ -203,7 +203,7 @@ export class MainHandlers {
     signal: AbortSignal,
     emit: JobEmit,
   ): Promise<TestBootResult> {
-    const memoryMiB = usbImage !== undefined ? await usbImageMemoryMiB(usbImage) : await bootMemoryMiB(dir);
+    const memoryMiB = await testBootMemoryMiB({ dir, usbImage });
     emit({ event: 'boot-start', firmware, medium: usbImage !== undefined ? 'usb' : 'network', memoryMiB });
     const batch = new ConsoleBatcher((data) => emit({ event: 'console', data }));
     let result: TestBootResult;

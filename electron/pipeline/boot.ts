@@ -546,7 +546,15 @@ export async function bootMemoryMiB(dir: string): Promise<number> {
 }
 
 /** RAM for a test boot of a USB image; without a record, a guess from the image's size. */
-export async function usbImageMemoryMiB(file: string): Promise<number> {
+async function usbImageMemoryMiB(file: string): Promise<number> {
   const needed = await recordedRamBytes({ usbImage: file });
   return memoryMiBFor(needed ?? ((await stat(file).catch(() => undefined))?.size ?? 0) * 4);
+}
+
+/** RAM for a test boot of a boot folder or, when given, a USB image. */
+export function testBootMemoryMiB(target: {
+  dir?: string | undefined;
+  usbImage?: string | undefined;
+}): Promise<number> {
+  return target.usbImage !== undefined ? usbImageMemoryMiB(target.usbImage) : bootMemoryMiB(target.dir!);
 }
