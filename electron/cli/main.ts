@@ -7,8 +7,10 @@
  *   demo       build the bundled demo system and boot it
  *   cache      show the cache's size and hit rate, or prune it
  *
- * Exit codes: 0 done, 1 failed, 2 bad usage, 130 interrupted.
+ * Exit codes: 0 done, 1 failed, 2 bad usage, 130 interrupted (Ctrl-C),
+ * 143 stopped by SIGTERM, 129 by SIGHUP.
  */
+import { constants as osConstants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { baseUrlProblem, subdirProblem } from '../shared/export-spec.ts';
 import {
@@ -30,6 +32,7 @@ import { DEMO_MARKER } from '../pipeline/demo.ts';
 import { CanceledError, NetbootError } from '../pipeline/errors.ts';
 import { exportTo } from '../pipeline/export.ts';
 import { parseFlakeArg } from '../pipeline/nix.ts';
+import { KILL_GRACE_MS } from '../pipeline/tools.ts';
 import { TerminalRenderer } from './render.ts';
 
 const USAGE = `Usage:
@@ -447,8 +450,11 @@ export function describeError(error: unknown): { message: string; exitCode: numb
   return { message: `Unexpected error (a bug in Netboot Composer): ${text}`, exitCode: 1, bug: true };
 }
 
-function report(error: unknown, debug: boolean, json: boolean): number {
-  const { message, exitCode, bug } = describeError(error);
+function report(error: unknown, debug: boolean, json: boolean, stoppedBy?: NodeJS.Signals): number {
+  const described = describeError(error);
+  const { message, bug } = described;
+  // A job canceled by a signal ends with that signal's code (SIGTERM: 143).
+  const exitCode = stoppedBy === undefined ? described.exitCode : signalExitCode(stoppedBy);
   if (json) printJson({ event: 'error', message, exitCode });
   process.stderr.write(`error: ${message}\n`);
   if (debug) {
@@ -478,22 +484,44 @@ export async function main(argv: string[]): Promise<number> {
   const run = COMMANDS[command];
   if (!run) return report(new UsageError(`"${command}" is not a command; see netboot-composer help.`), debug, json);
 
-  // Ctrl-C cancels the job (children are killed, temporary files removed); a second one stops at once.
+  // Ctrl-C, SIGTERM and SIGHUP cancel the job (children are killed,
+  // temporary files removed). Whatever the job is stuck in, the process ends
+  // STOP_GRACE_MS later all the same, and a second Ctrl-C ends it at once.
   const controller = new AbortController();
-  const onSigint = (): void => {
-    if (controller.signal.aborted) process.exit(130);
-    if (!json) process.stderr.write('\nStopping (press Ctrl-C again to stop at once)...\n');
+  let stoppedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    const code = signalExitCode(signal);
+    if (stoppedBy !== undefined) {
+      if (signal === 'SIGINT') process.exit(code);
+      return;
+    }
+    stoppedBy = signal;
+    if (!json && signal === 'SIGINT') process.stderr.write('\nStopping (press Ctrl-C again to stop at once)...\n');
     controller.abort(new CanceledError());
+    setTimeout(() => process.exit(code), STOP_GRACE_MS).unref();
   };
-  const onSigterm = (): void => controller.abort(new CanceledError());
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigterm);
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   try {
-    return await run(rest, { json, signal: controller.signal });
+    const code = await run(rest, { json, signal: controller.signal });
+    return stoppedBy === undefined ? code : signalExitCode(stoppedBy);
   } catch (error) {
-    return report(error, debug, json);
+    return report(error, debug, json, stoppedBy);
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigterm);
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
   }
+}
+
+/** The signals that stop the CLI. */
+export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * Milliseconds from a stop signal to the end of the process, whatever the
+ * job is doing: children get SIGTERM, then SIGKILL after KILL_GRACE_MS
+ * (2 s); this leaves a second more for removing temporary files.
+ */
+export const STOP_GRACE_MS = KILL_GRACE_MS + 1000;
+
+/** The exit code for a process stopped by `signal`, as shells report it: 128 + its number (SIGTERM: 143). */
+export function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + (osConstants.signals[signal] ?? 0);
 }

@@ -1,6 +1,6 @@
 /** File system helpers shared by the boot folder and the cache. */
 import { access, constants, mkdir, rm, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 
 /** True when `path` exists and can be accessed with `mode` (default: it exists). */
 export async function exists(path: string, mode = constants.F_OK): Promise<boolean> {
@@ -20,7 +20,47 @@ const REASONS: { [code: string]: string } = {
   EPERM: 'permission denied',
   ENOTDIR: 'part of the path is a file',
   ENOSPC: 'the disk is full',
+  // What /proc and /sys say to a new folder.
+  ENOENT: 'no folder can be made there',
 };
+
+/**
+ * `mkdir -p`, made one folder at a time. Node's own `mkdir(dir, { recursive:
+ * true })` never returns where a folder exists but a child cannot be made in
+ * it and the system says ENOENT rather than EACCES (`/proc/x`: it retries the
+ * parent, which exists, then the child, forever, at full CPU; Node 20 and
+ * 22). Here each level is tried once, so every failure ends in its own error.
+ * Resolves to the first folder it made (like Node's), or undefined if `dir`
+ * was there.
+ */
+export async function makeFolder(dir: string): Promise<string | undefined> {
+  const target = resolve(dir);
+  // The missing folders, from the deepest up to the first existing one.
+  const missing: string[] = [];
+  for (let folder = target; ; folder = dirname(folder)) {
+    const info = await stat(folder).catch((error: unknown) => {
+      if (errnoCode(error) === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (info) {
+      if (!info.isDirectory()) throw Object.assign(new Error(`${folder} is not a folder`), { code: 'ENOTDIR' });
+      break;
+    }
+    missing.push(folder);
+    if (dirname(folder) === folder) break;
+  }
+  let first: string | undefined;
+  for (const folder of missing.reverse()) {
+    try {
+      await mkdir(folder);
+      first ??= folder;
+    } catch (error) {
+      // Made by someone else meanwhile: fine, if it is a folder.
+      if (errnoCode(error) !== 'EEXIST' || !(await stat(folder)).isDirectory()) throw error;
+    }
+  }
+  return first;
+}
 
 /**
  * Why `dir` cannot be made or written, in words. A recursive mkdir reports

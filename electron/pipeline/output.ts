@@ -11,7 +11,6 @@ import {
   constants,
   link,
   lstat,
-  mkdir,
   readdir,
   readFile,
   rename,
@@ -22,7 +21,7 @@ import {
 } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { NetbootError } from './errors.ts';
-import { whyNotWritable } from './fsutil.ts';
+import { makeFolder, whyNotWritable } from './fsutil.ts';
 
 export const RECORD_NAME = '.netboot-composer.json';
 
@@ -99,7 +98,7 @@ export class OutDir {
       throw new NetbootError(`The out folder ${dir} is a file, not a folder; choose another folder${how}.`);
     }
     try {
-      await mkdir(dir, { recursive: true });
+      await makeFolder(dir);
       await access(dir, constants.W_OK);
     } catch (error) {
       throw new NetbootError(
@@ -173,7 +172,7 @@ export class OutDir {
     this.temps.set(name, temp);
     try {
       if (name.includes('/')) {
-        const made = await mkdir(dirname(temp), { recursive: true });
+        const made = await makeFolder(dirname(temp));
         if (made !== undefined) this.madeFolders.push({ top: made, deepest: dirname(temp) });
       }
       await produce(temp);
