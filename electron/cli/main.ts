@@ -32,6 +32,7 @@ import { DEMO_MARKER } from '../pipeline/demo.ts';
 import { CanceledError, NetbootError } from '../pipeline/errors.ts';
 import { exportTo } from '../pipeline/export.ts';
 import { parseFlakeArg } from '../pipeline/nix.ts';
+import { checkNix } from '../pipeline/nix-env.ts';
 import { KILL_GRACE_MS } from '../pipeline/tools.ts';
 import { TerminalRenderer } from './render.ts';
 
@@ -183,20 +184,20 @@ async function runBuild(args: string[], context: Context): Promise<number> {
   else source = { kind: 'demo' };
   const squashfs = values['squashfs-compression'];
   const initrd = values['initrd-compression'];
-  return buildAndReport(
-    {
-      source,
-      outDir: values.out,
-      arch: values.arch as Arch | undefined,
-      squashfsCompression: squashfs === undefined ? undefined : parseSquashfsCompression(squashfs),
-      initrdCompression: initrd === undefined ? undefined : parseInitrdCompression(initrd),
-      cacheDir: values.cache,
-      cacheLimitBytes: sizeOption(values['cache-limit'], '--cache-limit'),
-      kernelParams: values['kernel-params'],
-      jobs: positiveNumber(values.jobs, '--jobs'),
-    },
-    context,
-  );
+  const request: BuildRequest = {
+    source,
+    outDir: values.out,
+    arch: values.arch as Arch | undefined,
+    squashfsCompression: squashfs === undefined ? undefined : parseSquashfsCompression(squashfs),
+    initrdCompression: initrd === undefined ? undefined : parseInitrdCompression(initrd),
+    cacheDir: values.cache,
+    cacheLimitBytes: sizeOption(values['cache-limit'], '--cache-limit'),
+    kernelParams: values['kernel-params'],
+    jobs: positiveNumber(values.jobs, '--jobs'),
+  };
+  // Every source needs Nix (nix-store for the closure): one sentence if it cannot build here, not Nix's words.
+  await checkNix(context.signal);
+  return buildAndReport(request, context);
 }
 
 async function buildAndReport(request: BuildRequest, context: Context): Promise<number> {
@@ -412,6 +413,7 @@ async function runDemo(args: string[], context: Context): Promise<number> {
     },
   });
   const outDir = values.out;
+  await checkNix(context.signal);
   const built = await buildAndReport({ source: { kind: 'demo' }, outDir, cacheDir: values.cache }, context);
   if (built !== 0 || values['no-boot']) return built;
   const booted = await bootAndReport(

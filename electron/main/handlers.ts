@@ -36,6 +36,7 @@ import { CanceledError, NetbootError } from '../pipeline/errors.ts';
 import { DEFAULT_EXPECT, testBoot, testBootMemoryMiB } from '../pipeline/boot.ts';
 import { exportTo } from '../pipeline/export.ts';
 import { listFlakeSystems } from '../pipeline/nix.ts';
+import { checkNix } from '../pipeline/nix-env.ts';
 
 /** The part of a WebContents the handlers use: who asked, and how to answer with events. */
 export interface Sender {
@@ -152,6 +153,8 @@ export class MainHandlers {
   }
 
   private async summarize(source: SystemSource, signal: AbortSignal, emit: (e: BuildEvent) => void) {
+    // Nix's own words for a machine where it cannot build are not for the page: one sentence first.
+    await checkNix(signal);
     const system = await resolveSystem(source, this.cacheDir, { signal, onEvent: emit });
     const closure = await queryClosure(system.toplevel, signal);
     const size = async (path: string): Promise<number> => (await stat(path).catch(() => undefined))?.size ?? 0;
@@ -173,6 +176,7 @@ export class MainHandlers {
     signal: AbortSignal,
     emit: (event: BuildEvent) => void,
   ): Promise<BuildOutcome> {
+    await checkNix(signal);
     const result = await build(
       {
         source,
@@ -245,6 +249,7 @@ export class MainHandlers {
 
     'flake:list': ({ jobId, ref }, sender) =>
       this.job(jobId, sender, async (signal) => {
+        await checkNix(signal);
         const configurations = await listFlakeSystems(ref, signal);
         if (configurations.length === 0) {
           throw new NetbootError(`${ref} has no nixosConfigurations; choose the folder of a flake that defines some.`);

@@ -4,6 +4,7 @@
  * large the closure.
  */
 import { NetbootError } from './errors.ts';
+import { checkNix, nixStoreDumpDbArgs, nixStoreRequisitesArgs } from './nix-env.ts';
 import { runTool } from './tools.ts';
 
 export interface RegisteredPath {
@@ -54,13 +55,14 @@ export function parseRegistration(text: string): RegisteredPath[] {
 
 /** Query the closure of `storePath` from the local Nix store. */
 export async function queryClosure(storePath: string, signal?: AbortSignal): Promise<Closure> {
-  const requisites = await runTool('nix-store', ['--query', '--requisites', storePath], {
+  await checkNix(signal);
+  const requisites = await runTool('nix-store', nixStoreRequisitesArgs(storePath), {
     what: `nix-store --query --requisites ${storePath}`,
     signal,
   });
   const pathList = requisites.split('\n').filter((line) => line.length > 0);
   if (pathList.length === 0) throw new NetbootError(`Nix reports an empty closure for ${storePath}.`);
-  const registration = await runTool('nix-store', ['--dump-db', ...pathList], {
+  const registration = await runTool('nix-store', nixStoreDumpDbArgs(pathList), {
     what: 'nix-store --dump-db (the registration of the closure)',
     signal,
   });

@@ -1,11 +1,20 @@
 /**
  * Building with Nix: a flake's NixOS configuration with the app's netboot
  * module added, or a plain Nix file (the demo). Only stable commands and the
- * flakes feature flag, so Nix 2.8 (Debian 12) works.
+ * flakes feature flag, so Nix 2.8 (Debian 12) to 2.3x and Lix work; the
+ * arguments for each version come from nix-env.ts.
  */
 import { resolve } from 'node:path';
 import { assetPath } from './assets.ts';
 import { NetbootError } from './errors.ts';
+import {
+  checkNix,
+  needsNoSandbox,
+  NO_SANDBOX_NOTE,
+  nixBuildExprArgs,
+  nixBuildFileArgs,
+  nixEvalJsonArgs,
+} from './nix-env.ts';
 import { checkResult, onLines, runTool, spawnTool } from './tools.ts';
 
 /** A Nix string literal holding `text`. */
@@ -55,13 +64,11 @@ export interface NixBuildOptions {
   onLog?: (line: string) => void;
 }
 
-const FLAKE_FEATURES = ['--extra-experimental-features', 'nix-command flakes'];
-
 /** The names of a flake's nixosConfigurations. */
 export async function listFlakeConfigurations(ref: string, signal?: AbortSignal): Promise<string[]> {
+  const version = await checkNix(signal);
   const expr = `builtins.attrNames ((builtins.getFlake ${nixString(absoluteFlakeRef(ref))}).nixosConfigurations or { })`;
-  const args = [...FLAKE_FEATURES, 'eval', '--impure', '--json', '--expr', expr];
-  const stdout = await runTool('nix', args, { what: `nix eval of ${ref}`, signal });
+  const stdout = await runTool('nix', nixEvalJsonArgs(version, expr), { what: `nix eval of ${ref}`, signal });
   return JSON.parse(stdout) as string[];
 }
 
@@ -73,22 +80,47 @@ export async function listFlakeSystems(
   ref: string,
   signal?: AbortSignal,
 ): Promise<{ name: string; system: string | undefined }[]> {
+  const version = await checkNix(signal);
   const flake = `(builtins.getFlake ${nixString(absoluteFlakeRef(ref))})`;
   const expr = `builtins.mapAttrs (name: c: let r = builtins.tryEval (c.config.nixpkgs.hostPlatform.system or c.pkgs.stdenv.hostPlatform.system or c.config.system.build.toplevel.system or null); in if r.success && builtins.isString r.value then r.value else null) (${flake}.nixosConfigurations or { })`;
-  const args = [...FLAKE_FEATURES, 'eval', '--impure', '--json', '--expr', expr];
-  const stdout = await runTool('nix', args, { what: `nix eval of ${ref}`, signal });
+  const stdout = await runTool('nix', nixEvalJsonArgs(version, expr), { what: `nix eval of ${ref}`, signal });
   const systems = JSON.parse(stdout) as Record<string, string | null>;
   return Object.entries(systems).map(([name, system]) => ({ name, system: system ?? undefined }));
 }
 
+/**
+ * Run a Nix build (`tool` with the arguments `argv` gives), streaming its log
+ * to `onLog`. Where Nix cannot sandbox (a chroot, a container without user
+ * namespaces: "cannot perform a sandboxed build because user namespaces are
+ * not enabled"), it runs once more without the sandbox and logs one line
+ * saying so: the alternative is no build at all.
+ */
+async function runNixBuild(
+  tool: 'nix' | 'nix-build',
+  argv: (options: { sandbox?: boolean }) => string[],
+  what: string,
+  options: NixBuildOptions,
+) {
+  const run = async (sandbox: boolean) => {
+    const args = argv(sandbox ? {} : { sandbox: false });
+    const subprocess = spawnTool(tool, args, { what, signal: options.signal });
+    if (options.onLog) onLines(subprocess.stderr, options.onLog);
+    return { args, result: await subprocess };
+  };
+  let attempt = await run(true);
+  if (attempt.result.failed && !attempt.result.isCanceled && needsNoSandbox(String(attempt.result.all))) {
+    options.onLog?.(NO_SANDBOX_NOTE);
+    attempt = await run(false);
+  }
+  return attempt;
+}
+
 /** Build `nixosConfigurations.NAME` of the flake `ref` as a netboot system; returns its toplevel. */
 export async function buildFlakeSystem(ref: string, name: string, options: NixBuildOptions = {}): Promise<string> {
+  const version = await checkNix(options.signal);
   const expr = flakeToplevelExpr(absoluteFlakeRef(ref), name, assetPath('nix', 'netboot.nix'));
-  const args = [...FLAKE_FEATURES, 'build', '--impure', '--no-link', '--json', '--print-build-logs', '--expr', expr];
   const what = `nix build of ${ref}#${name}`;
-  const subprocess = spawnTool('nix', args, { what, signal: options.signal });
-  if (options.onLog) onLines(subprocess.stderr, options.onLog);
-  const result = await subprocess;
+  const { args, result } = await runNixBuild('nix', (o) => nixBuildExprArgs(version, expr, o), what, options);
   if (result.failed && !result.isCanceled && /attribute '.*' missing/.test(String(result.all))) {
     const names = await listFlakeConfigurations(ref, options.signal).catch(() => undefined);
     if (names && !names.includes(name)) {
@@ -118,12 +150,15 @@ export async function buildNixFile(
   args: Record<string, string>,
   options: NixBuildOptions = {},
 ): Promise<string> {
-  const argv = [file, '--no-out-link'];
-  for (const [name, expr] of Object.entries(args)) argv.push('--arg', name, expr);
+  const version = await checkNix(options.signal);
   const what = `nix-build of ${file}`;
-  const subprocess = spawnTool('nix-build', argv, { what, signal: options.signal });
-  if (options.onLog) onLines(subprocess.stderr, options.onLog);
-  const stdout = checkResult(await subprocess, 'nix-build', argv, { what, signal: options.signal });
+  const { args: argv, result } = await runNixBuild(
+    'nix-build',
+    (o) => nixBuildFileArgs(version, file, args, o),
+    what,
+    options,
+  );
+  const stdout = checkResult(result, 'nix-build', argv, { what, signal: options.signal });
   const out = stdout.trim().split('\n').pop();
   if (!out?.startsWith('/')) throw new NetbootError(`${what} did not print the path it built.`, { details: stdout });
   return out;

@@ -203,7 +203,8 @@ export function toolVersion(tool: 'mksquashfs' | 'nix-store'): Promise<string> {
   if (version === undefined) {
     const flag = tool === 'mksquashfs' ? '-version' : '--version';
     version = runTool(tool, [flag], { what: `${tool} ${flag}` }).then((out) => {
-      const match = /version\s+([0-9][^\s]*)/i.exec(out) ?? /\(Nix\)\s+([0-9][^\s]*)/.exec(out);
+      // "nix-store (Nix) 2.8.0", "nix-store (Lix, like Nix) 2.91.1".
+      const match = /version\s+([0-9][^\s]*)/i.exec(out) ?? /\)\s+([0-9][^\s]*)/.exec(out);
       if (!match?.[1]) throw new NetbootError(`Could not read the version of ${tool} from: ${out.trim()}`);
       return match[1];
     });
