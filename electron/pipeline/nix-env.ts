@@ -251,10 +251,12 @@ export async function nixFacts(signal?: AbortSignal): Promise<NixFacts & { versi
     daemonSocket: !socketThere ? 'absent' : canAccess(DAEMON_SOCKET, constants.W_OK) ? 'usable' : 'denied',
     storeWritable: canAccess('/nix/store', constants.W_OK) && canAccess('/nix/var/nix/db', constants.W_OK),
   };
-  if (!installed) return facts;
-  facts.version = await nixVersion(signal);
-  // Only root builds as the build users; a normal user's Nix ignores the setting.
-  if (uid === 0) {
+  // Only root builds as the build users; a normal user's Nix ignores the
+  // setting, and is not even run here: without a daemon, Nix 2.8 fails
+  // `--version` itself ("could not set permissions on
+  // '/nix/var/nix/profiles/per-user'"), which is what the check is for.
+  if (installed && uid === 0) {
+    facts.version = await nixVersion(signal);
     facts.buildUsersGroup = await configuredBuildUsersGroup(facts.version, signal);
     facts.buildGroupExists = !!facts.buildUsersGroup && groupExists(facts.buildUsersGroup);
   }
@@ -274,10 +276,10 @@ export function checkNix(signal?: AbortSignal): Promise<NixVersion> {
   if (checked === undefined) {
     checked = (async () => {
       const facts = await nixFacts(signal);
-      if (!facts.installed || facts.version === undefined) throw new ToolMissingError('nix-store', 'nix-bin');
+      if (!facts.installed) throw new ToolMissingError('nix-store', 'nix-bin');
       const problem = nixProblem(facts);
       if (problem !== undefined) throw new NetbootError(problem);
-      return facts.version;
+      return facts.version ?? (await nixVersion(signal));
     })();
     checked.catch(() => (checked = undefined));
   }

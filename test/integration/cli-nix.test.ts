@@ -2,12 +2,16 @@
  * The CLI and the Nix of the machine: the preflight's sentence instead of
  * Nix's words, and the retry without the sandbox where Nix cannot sandbox.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { NO_SANDBOX_NOTE } from '../../electron/pipeline/nix-env.ts';
-import { jsonEvents, runCli, tempDir } from '../helpers/fixtures.ts';
+import { CLI, jsonEvents, runCli, tempDir } from '../helpers/fixtures.ts';
+
+const run = promisify(execFile);
 
 const isRoot = process.getuid?.() === 0;
 
@@ -23,6 +27,28 @@ describe('Nix that cannot build here', () => {
       expect(stderr).toBe(
         "error: Nix is set to build as the users of the group 'netboot-composer-no-such-group' (build-users-group), which does not exist here: run `sh scripts/setup` (as root with no such group it sets up single-user Nix), or write `build-users-group =` in /etc/nix/nix.conf yourself.\n",
       );
+    },
+  );
+
+  it.runIf(isRoot && existsSync('/usr/bin/setpriv') && !existsSync('/nix/var/nix/daemon-socket/socket'))(
+    'as a normal user with no Nix daemon, names what to install (not Nix’s own words), before writing anything',
+    async () => {
+      const out = join(await tempDir(), 'out');
+      await chmod(dirname(out), 0o777);
+      // Nix 2.8 says "could not set permissions on '/nix/var/nix/profiles/per-user'" here, even to --version.
+      const result = await run(
+        'setpriv',
+        ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'build', '--demo', '--out', out],
+        { env: { ...process.env, HOME: dirname(out) } },
+      ).then(
+        () => ({ code: 0, stderr: '' }),
+        (error: { code?: number; stderr?: string }) => ({ code: error.code, stderr: error.stderr ?? '' }),
+      );
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        'error: Nix cannot build for this user: there is no Nix daemon and /nix/store is not yours to write; install a multi-user Nix (Debian, Ubuntu: sudo apt install nix-setup-systemd, then sudo adduser $USER nix-users; elsewhere the installer from https://nixos.org/download) or run as root.\n',
+      );
+      expect(existsSync(out)).toBe(false);
     },
   );
 });

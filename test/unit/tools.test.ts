@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeError } from '../../electron/cli/main.ts';
+import { describeError, signalExitCode } from '../../electron/cli/main.ts';
 import { CanceledError, errorLine } from '../../electron/pipeline/errors.ts';
 import { checkResult } from '../../electron/pipeline/tools.ts';
 
@@ -53,5 +53,13 @@ describe('the CLI’s error report', () => {
       exitCode: 1,
       bug: true,
     });
+  });
+});
+
+describe('stop signals', () => {
+  it('end the CLI with the code shells report for them', () => {
+    expect(signalExitCode('SIGINT')).toBe(130);
+    expect(signalExitCode('SIGTERM')).toBe(143);
+    expect(signalExitCode('SIGHUP')).toBe(129);
   });
 });
