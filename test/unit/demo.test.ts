@@ -1,6 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   buildDemo,
@@ -10,45 +9,7 @@ import {
   moduleCompression,
 } from '../../electron/pipeline/demo.ts';
 import { tempDir } from '../helpers/fixtures.ts';
-
-const LOOP = 'kernel/drivers/block/loop.ko';
-const SQUASHFS = 'kernel/fs/squashfs/squashfs.ko';
-
-/** How each compressed form is made, as the distributions' kmod does it. */
-const COMPRESS: Record<string, string[]> = {
-  '.xz': ['xz', '--check=crc32', '--lzma2=dict=1MiB', '-c'], // Debian 13's CONFIG_MODULE_COMPRESS_XZ
-  '.zst': ['zstd', '-q', '-c'], // Ubuntu
-  '.gz': ['gzip', '-9', '-n', '-c'],
-};
-
-/**
- * A root holding this machine's newest kernel and its loop and squashfs
- * modules, compressed as `suffixes` say ('' for plain), laid out as a
- * kernel package lays them out (`modulesDir`: lib/modules or usr/lib/modules).
- */
-async function kernelRoot(
-  suffixes: Record<string, string>,
-  { modulesDir = 'lib/modules', builtin = [] as string[] } = {},
-): Promise<{ root: string; release: string; original: Record<string, Buffer> }> {
-  const here = await findDemoInputs('/');
-  const root = await tempDir();
-  const release = here.kernelVersion;
-  await mkdir(join(root, 'boot'));
-  await copyFile(here.kernel, join(root, 'boot', `vmlinuz-${release}`));
-  const moduleDir = join(root, modulesDir, release);
-  await mkdir(moduleDir, { recursive: true });
-  await writeFile(join(moduleDir, 'modules.builtin'), builtin.map((m) => `${m}\n`).join(''));
-  const original: Record<string, Buffer> = {};
-  for (const [module, suffix] of Object.entries(suffixes)) {
-    const plain = await readFile(join('/lib/modules', release, module));
-    original[basename(module)] = plain;
-    const target = join(moduleDir, module + suffix);
-    await mkdir(dirname(target), { recursive: true });
-    const [command, ...args] = COMPRESS[suffix] ?? ['cat'];
-    await writeFile(target, suffix === '' ? plain : execFileSync(command!, args, { input: plain }));
-  }
-  return { root, release, original };
-}
+import { kernelRoot, LOOP, SQUASHFS } from '../helpers/kernel-root.ts';
 
 afterEach(() => {
   delete process.env.NETBOOT_COMPOSER_DEMO_ROOT;
