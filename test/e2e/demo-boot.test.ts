@@ -42,6 +42,23 @@ describe('the demo system', () => {
     BOOT_TIMEOUT,
   );
 
+  it('refuses a --demo-stage1 it does not know, or without --demo, in one sentence (a usage error, exit code 2)', async () => {
+    const unknown = await runCli(['build', '--demo', '--demo-stage1', 'systemd', '--out', await tempDir()]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('--demo-stage1 takes seed or systemd-script, not "systemd".');
+    const alone = await runCli([
+      'build',
+      '--toplevel',
+      '/nix/store',
+      '--demo-stage1',
+      'seed',
+      '--out',
+      await tempDir(),
+    ]);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain('--demo-stage1 goes with --demo.');
+  });
+
   it(
     "boots through the systemd-stage-1 path's loading script, run as the netboot module's initrd service runs it, from xz-compressed kernel modules (Debian 13's way)",
     async () => {
