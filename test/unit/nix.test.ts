@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { absoluteFlakeRef, flakeToplevelExpr, nixPath, nixString, parseFlakeArg } from '../../electron/pipeline/nix.ts';
-import { ROOT } from '../helpers/fixtures.ts';
+import { ROOT, tempDir } from '../helpers/fixtures.ts';
 
 /** What the real Nix evaluator makes of an expression. */
 function evaluate(expr: string): unknown {
@@ -107,5 +107,37 @@ describe('the netboot NixOS module, evaluated against a stub lib (NixOS itself i
     expect(module.config.boot.initrd.kernelModules).toEqual(['loop', 'overlay', 'squashfs']);
     // Stage 2 is the same on both paths.
     expect(module.config.boot.postBootCommands).toBe(netbootModule(false).config.boot.postBootCommands);
+  });
+});
+
+describe("the systemd-stage-1 path's loading script (assets/nix/load-squashes.sh)", () => {
+  const script = join(ROOT, 'assets', 'nix', 'load-squashes.sh');
+  /** Run it as the unit does (a shell, the root as its only argument), with busybox's sh as in the demo. */
+  function load(...args: string[]): { code: number; stderr: string } {
+    try {
+      execFileSync('busybox', ['sh', script, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      return { code: 0, stderr: '' };
+    } catch (error) {
+      const e = error as { status: number; stderr: string };
+      return { code: e.status, stderr: e.stderr };
+    }
+  }
+
+  it('says in one line what is missing: its argument, the /nix to fill, the manifest', async () => {
+    expect(load()).toEqual({
+      code: 1,
+      stderr: 'load-squashes: give the root to fill, e.g. /sysroot (usage: load-squashes.sh ROOT)\n',
+    });
+    expect(load('/nonexistent-root')).toEqual({
+      code: 1,
+      stderr: 'load-squashes: /nonexistent-root/nix does not exist: mount the /nix tmpfs first\n',
+    });
+    // This machine is no initramfs: it has no manifest.
+    const root = await tempDir();
+    await mkdir(join(root, 'nix'));
+    expect(load(root)).toEqual({
+      code: 1,
+      stderr: 'load-squashes: /nix-store-squashes/squashes is missing: the manifest initrd was not loaded\n',
+    });
   });
 });
