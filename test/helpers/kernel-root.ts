@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { findDemoInputs } from '../../electron/pipeline/demo.ts';
+import { findDemoInputs, moduleCompression } from '../../electron/pipeline/demo.ts';
 import { tempDir } from './fixtures.ts';
 
 export const LOOP = 'kernel/drivers/block/loop.ko';
@@ -19,6 +19,17 @@ const COMPRESS: Record<string, string[]> = {
   '.zst': ['zstd', '-q', '-c'], // Ubuntu
   '.gz': ['gzip', '-9', '-n', '-c'],
 };
+
+/** The plain bytes of `module` (loop.ko's path in modules.builtin) among this machine's `files`, compressed or not. */
+async function plainModule(files: string[], module: string): Promise<Buffer> {
+  const file = files.find((f) => basename(f).startsWith(`${basename(module)}`));
+  if (!file)
+    throw new Error(`this machine's kernel has ${module} built in: the compressed-module tests need it as a module`);
+  const unpack = { none: undefined, xz: ['xz', '-dc'], zstd: ['zstd', '-dc'], gzip: ['gzip', '-dc'] }[
+    moduleCompression(file)!
+  ];
+  return unpack ? execFileSync(unpack[0]!, [...unpack.slice(1), file]) : readFile(file);
+}
 
 export interface KernelRoot {
   root: string;
@@ -47,7 +58,7 @@ export async function kernelRoot(
   await writeFile(join(moduleDir, 'modules.builtin'), builtin.map((m) => `${m}\n`).join(''));
   const original: Record<string, Buffer> = {};
   for (const [module, suffix] of Object.entries(suffixes)) {
-    const plain = await readFile(join('/lib/modules', release, module));
+    const plain = await plainModule(here.modules, module);
     original[basename(module)] = plain;
     const target = join(moduleDir, module + suffix);
     await mkdir(dirname(target), { recursive: true });
