@@ -78,7 +78,8 @@ in
       # The script is not a job script, so it is not copied into the initrd
       # unless listed; runtimeShell, mount, umount and coreutils already are.
       storePaths = [ loadSquashes ];
-      extraBin.gzip = "${pkgs.gzip}/bin/gzip";
+      # mkDefault: another module's gzip serves as well.
+      extraBin.gzip = lib.mkDefault "${pkgs.gzip}/bin/gzip";
     };
 
     # Stage 2: load the registration stage 1 unpacked, so nix works on the
