@@ -2,7 +2,9 @@
 # kernel-params, system, nixos-version, etc, sw) built with plain Nix from
 # Debian's static busybox and kernel, with no nixpkgs and no network.
 #
-# Its stage 1 runs netboot.nix's postMountCommands verbatim; its stage 2
+# Its stage 1 runs netboot.nix's postMountCommands verbatim (or, with
+# stage1 = "systemd-script", the loading script of the netboot module's
+# systemd-stage-1 path, run as its initrd service runs it); its stage 2
 # checks that the netboot store is exactly what Nix built and prints
 # "NETBOOT-COMPOSER-DEMO: OK". electron/pipeline/demo.ts passes the arguments.
 {
@@ -11,8 +13,14 @@
   # A bzImage and its release (Debian's linux-image-amd64).
   kernel,
   kernelVersion,
-  # The modules stage 1 needs: loop.ko and squashfs.ko.
+  # The modules stage 1 needs: loop and squashfs, as the kernel package has
+  # them: .ko, .ko.xz or .ko.gz (unpacked here: busybox's insmod loads only
+  # plain modules; busybox has no zstd, so demo.ts unpacks .ko.zst).
   modules,
+  # Which stage 1 loads the store: "seed" (quickly.nix's postMountCommands,
+  # verbatim) or "systemd-script" (assets/nix/load-squashes.sh, as the
+  # netboot module's initrd service runs it).
+  stage1 ? "seed",
   system ? "x86_64-linux",
   label ? "demo",
   nixosVersion ? "25.11.19700101.demo",
@@ -27,6 +35,34 @@ let
     pkgs = { };
   };
   inherit (seed.config.boot.initrd) postMountCommands;
+
+  # The very file the netboot module's systemd-stage-1 service runs.
+  loadSquashes = builtins.path {
+    path = ../nix/load-squashes.sh;
+    name = "netboot-load-squashes.sh";
+  };
+
+  # How the demo's stage 1 loads the store, per variant: the root it fills
+  # (scripted NixOS stage 1 mounts the real root on /mnt-root, systemd's on
+  # /sysroot) and the commands.
+  stage1Variants = {
+    seed = {
+      root = "/mnt-root";
+      loadStore = postMountCommands;
+    };
+    # As the unit runs it: ExecStart=SHELL SCRIPT /sysroot, a clean
+    # environment with systemd's DefaultEnvironment PATH, stdin /dev/null.
+    systemd-script = {
+      root = "/sysroot";
+      loadStore = ''
+        echo "stage 1: loading the store with ${loadSquashes} /sysroot, as the netboot module's initrd service does"
+        env -i PATH=/bin:/sbin /bin/sh ${loadSquashes} /sysroot < /dev/null
+      '';
+    };
+  };
+  variant =
+    stage1Variants.${stage1}
+      or (throw "stage1 is \"${stage1}\"; give one of: ${toString (builtins.attrNames stage1Variants)}");
 
   builders = import ../nix/busybox-run.nix { inherit bootstrap system; };
   inherit (builders) run;
@@ -59,14 +95,30 @@ let
     dir=$out/lib/modules/${kernelVersion}/kernel
     mkdir -p $dir
     for module in ${toString (map (m: builtins.path { path = m; }) modules)}; do
-      cp $module $dir/$(basename $module | cut -d- -f2-)
+      name=$(basename $module | cut -d- -f2-)
+      case $name in
+        *.ko) cp $module $dir/$name ;;
+        *.ko.xz) unxz -c $module > $dir/''${name%.xz} ;;
+        *.ko.gz) gunzip -c $module > $dir/''${name%.gz} ;;
+        *)
+          echo "$name: give the demo a .ko, .ko.xz or .ko.gz module (busybox cannot unpack others)" >&2
+          exit 1
+          ;;
+      esac
     done
   '' { };
 
   initrd = run "initrd-linux-${kernelVersion}" ''
-    mkdir -p root/bin root/lib/modules root/proc root/sys root/dev root/mnt-root
+    mkdir -p root/bin root/lib/modules root/proc root/sys root/dev root${variant.root}
     cp ${busyboxBootstrap}/bin/busybox root/bin/busybox
-    cp ${linuxModules}/lib/modules/${kernelVersion}/kernel/*.ko root/lib/modules/
+    # None when the kernel has both built in.
+    for module in ${linuxModules}/lib/modules/${kernelVersion}/kernel/*.ko; do
+      [ ! -e $module ] || cp $module root/lib/modules/
+    done
+    ${
+      # Where a NixOS initrd has its store paths (boot.initrd.systemd.storePaths).
+      if stage1 == "systemd-script" then "mkdir -p root/nix/store && cp ${loadSquashes} root${loadSquashes}" else ""
+    }
     printf '%s' "$stage1" > root/init
     chmod 0755 root/init
     find root -exec touch -h -d @1 {} +
@@ -74,7 +126,10 @@ let
     cd root
     find . | sort | cpio -o -H newc -R 0:0 | gzip -9n > $out/initrd
   '' {
-    stage1 = fill ./stage-1-init.sh { inherit label postMountCommands; };
+    stage1 = fill ./stage-1-init.sh {
+      inherit label;
+      inherit (variant) root loadStore;
+    };
   };
 
   # Files that a real closure has and that packing must keep: hard links,

@@ -1,10 +1,13 @@
 #!/bin/busybox sh
 # Stage 1 of the demo system: the least a NixOS stage 1 does for a netboot
 # system (load modules, mount the tmpfs root and /nix of the netboot module),
-# then netboot.nix's postMountCommands, verbatim, then switch into stage 2.
+# then netboot.nix's postMountCommands, verbatim (or the systemd-stage-1
+# path's loading script: default.nix's stage1), then switch into stage 2.
+# default.nix fills in where the real root is mounted: /mnt-root as in
+# NixOS's scripted stage 1, /sysroot as in systemd's.
 /bin/busybox --install -s /bin
 export PATH=/bin
-mkdir -p /proc /sys /dev /mnt-root
+mkdir -p /proc /sys /dev @root@
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
@@ -18,16 +21,18 @@ fail() {
 }
 
 for module in /lib/modules/*.ko; do
+  [ -e "$module" ] || continue # none: the kernel has them built in
   insmod "$module" || fail "cannot load the kernel module $module"
 done
 
 # fileSystems."/" and fileSystems."/nix" of the netboot module: both tmpfs.
-mount -t tmpfs -o mode=0755 tmpfs /mnt-root || fail "cannot mount the root tmpfs"
-mkdir -p /mnt-root/nix
-mount -t tmpfs -o mode=0755 tmpfs /mnt-root/nix || fail "cannot mount the /nix tmpfs"
+mount -t tmpfs -o mode=0755 tmpfs @root@ || fail "cannot mount the root tmpfs"
+mkdir -p @root@/nix
+mount -t tmpfs -o mode=0755 tmpfs @root@/nix || fail "cannot mount the /nix tmpfs"
 
-# boot.initrd.postMountCommands of netboot.nix (assets/nix/quickly.nix), verbatim:
-@postMountCommands@
+# Load the store: boot.initrd.postMountCommands of netboot.nix
+# (assets/nix/quickly.nix), verbatim, or assets/nix/load-squashes.sh:
+@loadStore@
 [ $? -eq 0 ] || fail "the Nix store could not be loaded from the squashfs images"
 
 init=
@@ -37,9 +42,9 @@ for option in $(cat /proc/cmdline); do
   esac
 done
 [ -n "$init" ] || fail "the kernel command line has no init="
-[ -x "/mnt-root$init" ] || fail "stage 2 ($init) is not in the loaded store"
+[ -x "@root@$init" ] || fail "stage 2 ($init) is not in the loaded store"
 
-mkdir -p /mnt-root/proc /mnt-root/sys /mnt-root/dev
+mkdir -p @root@/proc @root@/sys @root@/dev
 umount /proc /sys
-mount --move /dev /mnt-root/dev
-exec switch_root /mnt-root "$init"
+mount --move /dev @root@/dev
+exec switch_root @root@ "$init"

@@ -17,6 +17,7 @@ import {
   ARCHES,
   FIRMWARES,
   type Arch,
+  type DemoStage1,
   type BuildEvent,
   type ExportSpec,
   type ExportSummary,
@@ -28,7 +29,7 @@ import { build, type BuildRequest } from '../pipeline/build.ts';
 import { cacheStats, defaultCacheDir, defaultCacheLimit, parseSize, pruneCache } from '../pipeline/cache.ts';
 import { formatBytes } from '../shared/progress.ts';
 import { parseInitrdCompression, parseSquashfsCompression } from '../pipeline/compression.ts';
-import { DEMO_MARKER } from '../pipeline/demo.ts';
+import { DEMO_MARKER, DEMO_STAGE1 } from '../pipeline/demo.ts';
 import { CanceledError, NetbootError } from '../pipeline/errors.ts';
 import { exportTo } from '../pipeline/export.ts';
 import { parseFlakeArg } from '../pipeline/nix.ts';
@@ -160,6 +161,8 @@ async function runBuild(args: string[], context: Context): Promise<number> {
       toplevel: { type: 'string' },
       flake: { type: 'string' },
       demo: { type: 'boolean' },
+      // Not in the usage: which stage 1 the demo boots through (the tests' and README's).
+      'demo-stage1': { type: 'string' },
       out: { type: 'string' },
       arch: { type: 'string' },
       'squashfs-compression': { type: 'string' },
@@ -182,6 +185,14 @@ async function runBuild(args: string[], context: Context): Promise<number> {
   if (values.toplevel !== undefined) source = { kind: 'toplevel', path: values.toplevel };
   else if (values.flake !== undefined) source = { kind: 'flake', ...parseFlakeArg(values.flake) };
   else source = { kind: 'demo' };
+  const stage1 = values['demo-stage1'];
+  if (stage1 !== undefined) {
+    if (source.kind !== 'demo') throw new UsageError('--demo-stage1 goes with --demo.');
+    if (!(DEMO_STAGE1 as readonly string[]).includes(stage1)) {
+      throw new UsageError(`--demo-stage1 takes ${DEMO_STAGE1.join(' or ')}, not "${stage1}".`);
+    }
+    source = { kind: 'demo', stage1: stage1 as DemoStage1 };
+  }
   const squashfs = values['squashfs-compression'];
   const initrd = values['initrd-compression'];
   const request: BuildRequest = {

@@ -99,7 +99,7 @@ export async function resolveSystem(
       return readToplevel(await buildFlakeSystem(source.ref, source.name, { signal: hooks.signal, onLog }));
     case 'demo':
       hooks.onEvent?.({ event: 'stage', stage: 'resolve', message: 'Building the demo system with Nix' });
-      return readToplevel(await buildDemo(cacheDir, { signal: hooks.signal, onLog }));
+      return readToplevel(await buildDemo(cacheDir, { signal: hooks.signal, onLog }, source.stage1));
   }
 }
 

@@ -4,23 +4,57 @@
  */
 import { constants, copyFile, mkdir, open, readdir, readFile, rename, stat } from 'node:fs/promises';
 import { arch } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import type { DemoStage1 } from '../shared/types.ts';
 import { assetPath } from './assets.ts';
 import { NetbootError } from './errors.ts';
 import { exists } from './fsutil.ts';
 import { buildNixFile, nixPath, nixString, type NixBuildOptions } from './nix.ts';
+import { runTool } from './tools.ts';
 
 export const DEMO_MARKER = 'NETBOOT-COMPOSER-DEMO: OK';
 export const DEMO_FAILURE_MARKER = 'NETBOOT-COMPOSER-DEMO: FAILED';
 
 const BUSYBOX_CANDIDATES = ['/bin/busybox', '/usr/bin/busybox'];
-/** The modules the demo's stage 1 loads; built in on some kernels. */
+/**
+ * The modules the demo's stage 1 loads, as modules.builtin names them; built
+ * in on some kernels.
+ */
 const MODULES = ['kernel/drivers/block/loop.ko', 'kernel/fs/squashfs/squashfs.ko'];
+
+/**
+ * How a distribution may ship a module: plain (Debian 12), xz (Debian 13),
+ * zstd (Ubuntu), gzip. busybox's insmod loads only plain ones, so the demo
+ * unpacks the others when it is built.
+ */
+export const MODULE_SUFFIXES = ['', '.xz', '.zst', '.gz'] as const;
+
+export type ModuleCompression = 'none' | 'xz' | 'zstd' | 'gzip';
+
+/** How the module file `path` is compressed, from its name; undefined for a name that is no module. */
+export function moduleCompression(path: string): ModuleCompression | undefined {
+  if (path.endsWith('.ko')) return 'none';
+  if (path.endsWith('.ko.xz')) return 'xz';
+  if (path.endsWith('.ko.zst')) return 'zstd';
+  if (path.endsWith('.ko.gz')) return 'gzip';
+  return undefined;
+}
+
+/**
+ * Where this machine's kernels are: `root`/boot and `root`/lib/modules (or
+ * `root`/usr/lib/modules, where merged-/usr systems keep them). "/" unless
+ * NETBOOT_COMPOSER_DEMO_ROOT names another root, e.g. an unpacked
+ * linux-image package (the tests use that for compressed modules).
+ */
+export function demoRoot(): string {
+  return process.env.NETBOOT_COMPOSER_DEMO_ROOT || '/';
+}
 
 export interface DemoInputs {
   busybox: string;
   kernel: string;
   kernelVersion: string;
+  /** Module files as the kernel package has them: `.ko`, `.ko.xz`, `.ko.zst` or `.ko.gz`. */
   modules: string[];
 }
 
@@ -55,8 +89,20 @@ async function builtIn(moduleDir: string, module: string): Promise<boolean> {
   return list.split('\n').includes(module);
 }
 
-/** Find what the demo is made of on this machine, or say which package to install. */
-export async function findDemoInputs(): Promise<DemoInputs> {
+/** The module file for `module` (as modules.builtin names it) in `moduleDir`, compressed or not. */
+async function findModule(moduleDir: string, module: string): Promise<string | undefined> {
+  for (const suffix of MODULE_SUFFIXES) {
+    const file = join(moduleDir, module + suffix);
+    if ((await stat(file).catch(() => undefined))?.isFile()) return file;
+  }
+  return undefined;
+}
+
+/**
+ * Find what the demo is made of on this machine (kernels under `root`, see
+ * {@link demoRoot}), or say which package to install.
+ */
+export async function findDemoInputs(root = demoRoot()): Promise<DemoInputs> {
   if (arch() !== 'x64') {
     throw new NetbootError(
       `The demo system is made from an x86_64 kernel and busybox, and this machine is ${arch()}; pack your own system with --toplevel or --flake.`,
@@ -74,27 +120,32 @@ export async function findDemoInputs(): Promise<DemoInputs> {
       'A statically linked busybox was not found: install the busybox-static package (on Debian or Ubuntu: sudo apt-get install busybox-static).',
     );
   }
-  const releases = (await readdir('/lib/modules').catch(() => [] as string[])).sort(compareVersions).reverse();
-  for (const release of releases) {
-    const kernel = `/boot/vmlinuz-${release}`;
+  const candidates: { release: string; moduleDir: string }[] = [];
+  for (const modulesRoot of [join(root, 'lib', 'modules'), join(root, 'usr', 'lib', 'modules')]) {
+    for (const release of await readdir(modulesRoot).catch(() => [] as string[])) {
+      candidates.push({ release, moduleDir: join(modulesRoot, release) });
+    }
+  }
+  candidates.sort((a, b) => compareVersions(b.release, a.release));
+  for (const { release, moduleDir } of candidates) {
+    const kernel = join(root, 'boot', `vmlinuz-${release}`);
     if (!(await stat(kernel).catch(() => undefined))) continue;
     if (!(await exists(kernel, constants.R_OK))) {
       throw new NetbootError(
         `${kernel} can be read only by root (as on Ubuntu), and Nix needs to read it for the demo; make it readable (sudo chmod 0644 ${kernel}) or run as root.`,
       );
     }
-    const moduleDir = join('/lib/modules', release);
     const modules: string[] = [];
     let complete = true;
     for (const module of MODULES) {
-      const file = join(moduleDir, module);
-      if (await stat(file).catch(() => undefined)) modules.push(file);
+      const file = await findModule(moduleDir, module);
+      if (file) modules.push(file);
       else if (!(await builtIn(moduleDir, module))) complete = false;
     }
     if (complete) return { busybox, kernel, kernelVersion: release, modules };
   }
   throw new NetbootError(
-    'No Linux kernel with its loop and squashfs modules was found in /boot and /lib/modules: install the linux-image-amd64 package (on Debian: sudo apt-get install linux-image-amd64).',
+    `No Linux kernel with its loop and squashfs modules was found in ${join(root, 'boot')} and ${join(root, 'lib', 'modules')}: install the linux-image-amd64 package (on Debian: sudo apt-get install linux-image-amd64).`,
   );
 }
 
@@ -118,17 +169,62 @@ export async function busyboxBootstrap(workDir: string, busybox: string): Promis
   return bootstrap;
 }
 
-/** Build the demo system; returns its toplevel. `workDir` keeps its busybox folder. */
-export async function buildDemo(workDir: string, options: NixBuildOptions = {}): Promise<string> {
+/**
+ * The modules as the demo's Nix build takes them. default.nix unpacks xz and
+ * gzip with busybox (unxz, gunzip), which has no zstd: a `.ko.zst` is
+ * unpacked here, with zstd, into `workDir`/demo-modules/RELEASE/NAME.ko,
+ * remade only when the module is newer.
+ */
+export async function demoModules(workDir: string, inputs: DemoInputs, signal?: AbortSignal): Promise<string[]> {
+  const modules: string[] = [];
+  for (const module of inputs.modules) {
+    if (moduleCompression(module) !== 'zstd') {
+      modules.push(module);
+      continue;
+    }
+    const dir = join(workDir, 'demo-modules', inputs.kernelVersion);
+    const target = join(dir, basename(module, '.zst'));
+    const [source, made] = await Promise.all([stat(module), stat(target).catch(() => undefined)]);
+    if (!made || made.mtimeMs < source.mtimeMs) {
+      await mkdir(dir, { recursive: true });
+      // Renamed into place: another build may be reading it right now.
+      const temp = join(workDir, `.module-${process.pid}.tmp`);
+      await runTool('zstd', ['-d', '-q', '-f', '-o', temp, module], {
+        what: `zstd -d of ${module} (busybox cannot load compressed modules)`,
+        signal,
+      });
+      await rename(temp, target);
+    }
+    modules.push(target);
+  }
+  return modules;
+}
+
+/** Which stage 1 the demo boots through; see assets/demo/default.nix. */
+export const DEMO_STAGE1: readonly DemoStage1[] = ['seed', 'systemd-script'];
+
+/**
+ * Build the demo system; returns its toplevel. `workDir` keeps its busybox
+ * folder (and modules unpacked from zstd). `stage1` picks its stage 1:
+ * the seed's postMountCommands (the default) or the loading script of the
+ * netboot module's systemd-stage-1 path.
+ */
+export async function buildDemo(
+  workDir: string,
+  options: NixBuildOptions = {},
+  stage1: DemoStage1 = 'seed',
+): Promise<string> {
   const inputs = await findDemoInputs();
   const bootstrap = await busyboxBootstrap(workDir, inputs.busybox);
+  const modules = await demoModules(workDir, inputs, options.signal);
   return buildNixFile(
     assetPath('demo', 'default.nix'),
     {
       bootstrap: nixPath(bootstrap),
       kernel: nixPath(inputs.kernel),
       kernelVersion: nixString(inputs.kernelVersion),
-      modules: `[ ${inputs.modules.map(nixPath).join(' ')} ]`,
+      modules: `[ ${modules.map(nixPath).join(' ')} ]`,
+      ...(stage1 === 'seed' ? {} : { stage1: nixString(stage1) }),
     },
     options,
   );

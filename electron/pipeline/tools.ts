@@ -16,6 +16,8 @@ export const TOOL_PACKAGES = {
   mksquashfs: 'squashfs-tools',
   'qemu-system-x86_64': 'qemu-system-x86',
   xz: 'xz-utils',
+  // The demo's kernel modules when the kernel package compresses them with zstd (Ubuntu).
+  zstd: 'zstd',
   // util-linux's script: a pseudo-terminal for tools that report progress only on one.
   script: 'bsdutils',
   // USB media: a partitioned FAT image made without root, syslinux (BIOS), GRUB (UEFI).

@@ -27,9 +27,18 @@ export interface InitrdCompression {
   level?: number;
 }
 
+/**
+ * Which stage 1 the demo system boots through: netboot.nix's postMountCommands
+ * verbatim ("seed", the default), or the loading script the netboot module's
+ * systemd-stage-1 path runs, run as its initrd service runs it.
+ */
+export type DemoStage1 = 'seed' | 'systemd-script';
+
 /** Where the system to pack comes from. */
 export type SystemSource =
-  { kind: 'toplevel'; path: string } | { kind: 'flake'; ref: string; name: string } | { kind: 'demo' };
+  | { kind: 'toplevel'; path: string }
+  | { kind: 'flake'; ref: string; name: string }
+  | { kind: 'demo'; stage1?: DemoStage1 };
 
 /** What the pipeline read from a NixOS system's toplevel. */
 export interface NixosSystem {

@@ -1,13 +1,16 @@
 /**
  * The proof that the pipeline works: the demo system, packed by the CLI,
  * netboots in QEMU (BIOS, the iPXE ROM, QEMU's own TFTP) with netboot.nix's
- * stage 1 run verbatim, and its stage 2 finds every store path intact.
+ * stage 1 run verbatim (and with the netboot module's systemd-stage-1
+ * loading script), and its stage 2 finds every store path intact.
  */
+import { execFileSync } from 'node:child_process';
 import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEMO_MARKER } from '../../electron/pipeline/demo.ts';
-import { jsonEvents, qemuProcessesFor, runCli, tempDir } from '../helpers/fixtures.ts';
+import { jsonEvents, qemuProcessesFor, ROOT, runCli, tempDir } from '../helpers/fixtures.ts';
+import { kernelRoot, LOOP, SQUASHFS } from '../helpers/kernel-root.ts';
 
 const BOOT_TIMEOUT = 300_000;
 
@@ -34,6 +37,64 @@ describe('the demo system', () => {
       expect(await readFile(join(out, 'netboot.ipxe'), 'utf8')).toMatch(
         /^kernel bzImage init=\/nix\/store\/\S+-nixos-system-demo-[^/]+\/init initrd=initrd initrd=manifest initrd=nix-store console=ttyS0/m,
       );
+      expect(qemuProcessesFor(out)).toEqual([]);
+    },
+    BOOT_TIMEOUT,
+  );
+
+  it('refuses a --demo-stage1 it does not know, or without --demo, in one sentence (a usage error, exit code 2)', async () => {
+    const unknown = await runCli(['build', '--demo', '--demo-stage1', 'systemd', '--out', await tempDir()]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('--demo-stage1 takes seed or systemd-script, not "systemd".');
+    const alone = await runCli([
+      'build',
+      '--toplevel',
+      '/nix/store',
+      '--demo-stage1',
+      'seed',
+      '--out',
+      await tempDir(),
+    ]);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain('--demo-stage1 goes with --demo.');
+  });
+
+  it(
+    "boots through the systemd-stage-1 path's loading script, run as the netboot module's initrd service runs it, from xz-compressed kernel modules (Debian 13's way)",
+    async () => {
+      const { root } = await kernelRoot({ [LOOP]: '.xz', [SQUASHFS]: '.xz' });
+      const out = await tempDir();
+      const { code, stdout, stderr } = await runCli(
+        ['build', '--demo', '--demo-stage1', 'systemd-script', '--out', out, '--cache', await tempDir()],
+        { NETBOOT_COMPOSER_DEMO_ROOT: root },
+      );
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      expect(stdout).toContain(`Boot folder: ${out}`);
+      const booted = await runCli(['test-boot', '--dir', out]);
+      expect(booted.code).toBe(0);
+      expect(booted.stdout).toMatch(/PASS: the guest printed/);
+      const verified = new RegExp(`${DEMO_MARKER}, (\\d+) store paths present and verified`).exec(booted.stdout);
+      expect(verified).not.toBeNull();
+      // The script the module's unit runs (ExecStart=SHELL SCRIPT /sysroot), the
+      // very store path, loaded every path into /sysroot; the seed's stage 1 did not run.
+      const module = JSON.parse(
+        execFileSync(
+          'nix-instantiate',
+          [
+            '--eval',
+            '--strict',
+            '--json',
+            '--expr',
+            `(import ${join(ROOT, 'test', 'fixtures', 'netboot-module.nix')} { systemd = true; }).config.boot.initrd.systemd.services.netboot-load-squashes.serviceConfig.ExecStart`,
+          ],
+          { encoding: 'utf8' },
+        ),
+      ) as string;
+      const script = module.split(' ')[1]!;
+      expect(booted.stdout).toContain(`stage 1: loading the store with ${script} /sysroot`);
+      expect(booted.stdout).toContain(`load-squashes: ${verified![1]} store paths loaded into /sysroot/nix/store`);
+      expect(booted.stdout).not.toContain('Mounting initial store');
       expect(qemuProcessesFor(out)).toEqual([]);
     },
     BOOT_TIMEOUT,
