@@ -118,8 +118,16 @@ export async function busyboxBootstrap(workDir: string, busybox: string): Promis
   return bootstrap;
 }
 
-/** Build the demo system; returns its toplevel. `workDir` keeps its busybox folder. */
-export async function buildDemo(workDir: string, options: NixBuildOptions = {}): Promise<string> {
+/**
+ * Build the demo system; returns its toplevel. `workDir` keeps its busybox
+ * folder. `extraArgs` (Nix expressions) go to assets/demo/default.nix too:
+ * tests pass its test-only arguments (`initrdExtraBytes`).
+ */
+export async function buildDemo(
+  workDir: string,
+  options: NixBuildOptions = {},
+  extraArgs: Record<string, string> = {},
+): Promise<string> {
   const inputs = await findDemoInputs();
   const bootstrap = await busyboxBootstrap(workDir, inputs.busybox);
   return buildNixFile(
@@ -129,6 +137,7 @@ export async function buildDemo(workDir: string, options: NixBuildOptions = {}):
       kernel: nixPath(inputs.kernel),
       kernelVersion: nixString(inputs.kernelVersion),
       modules: `[ ${inputs.modules.map(nixPath).join(' ')} ]`,
+      ...extraArgs,
     },
     options,
   );
