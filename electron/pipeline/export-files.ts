@@ -85,7 +85,7 @@ export function bootFileCopy(
   if (!isInitrd(file.name))
     return { fingerprint: file.fingerprint, produce: (temp) => copyBootFile(from, file.name, temp) };
   return {
-    fingerprint: alignmentPadding(file.bytes) === 0 ? file.fingerprint : `${file.fingerprint}+zero-padded to 4 bytes`,
+    fingerprint: alignmentPadding(file.bytes) === 0 ? file.fingerprint : paddedFingerprint(file.fingerprint),
     produce: async (temp) => {
       await copyBootFile(from, file.name, temp);
       await padInitrd(temp);
@@ -100,8 +100,18 @@ export function bootFileCopy(
  */
 export function exportedInfo(source: { files: readonly RecordedFile[]; info: BootFolderInfo }): BootFolderInfo {
   const padding = source.files.filter((f) => isInitrd(f.name)).reduce((sum, f) => sum + alignmentPadding(f.bytes), 0);
-  if (padding === 0 || source.info.ramBytes === undefined) return source.info;
-  return { ...source.info, ramBytes: source.info.ramBytes + padding };
+  return withPadding(source.info, padding);
+}
+
+/** A boot folder's record with `padding` zero bytes added to its initrds: they are in RAM too. */
+export function withPadding(info: BootFolderInfo, padding: number): BootFolderInfo {
+  if (padding === 0 || info.ramBytes === undefined) return info;
+  return { ...info, ramBytes: info.ramBytes + padding };
+}
+
+/** The fingerprint of an initrd an export zero-padded: not the unpadded file's. */
+export function paddedFingerprint(fingerprint: string): string {
+  return `${fingerprint}+zero-padded to 4 bytes`;
 }
 
 /** What an export says when it is canceled. */

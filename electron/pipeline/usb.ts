@@ -22,7 +22,7 @@ import { SCRIPT_NAME } from '../shared/boot-folder.ts';
 import type { ExportSummary, OutputFile } from '../shared/types.ts';
 import { CanceledError, isAbort, NetbootError, ToolFailedError, ToolMissingError } from './errors.ts';
 import type { ExportHooks } from './export.ts';
-import { copyBytes, exportCanceled, putFile, writeWhole } from './export-files.ts';
+import { copyBytes, exportCanceled, paddedFingerprint, putFile, withPadding, writeWhole } from './export-files.ts';
 import { alignmentPadding, padInitrd } from './initrd.ts';
 import { whyNotWritable } from './fsutil.ts';
 import { type BootFolderInfo, OutDir, readBootFolderFiles, readRecordText, RECORD_NAME, recordText } from './output.ts';
@@ -117,14 +117,10 @@ async function alignInitrds(
       ...file,
       path,
       bytes: file.bytes + padding,
-      fingerprint: `${file.fingerprint}+zero-padded to 4 bytes`,
+      fingerprint: paddedFingerprint(file.fingerprint),
     });
   }
-  const info =
-    added === 0 || source.info.ramBytes === undefined
-      ? source.info
-      : { ...source.info, ramBytes: source.info.ramBytes + added };
-  return { info, files };
+  return { info: withPadding(source.info, added), files };
 }
 
 /**
