@@ -59,7 +59,8 @@ export async function netboot(boot: NetBoot): Promise<{ console: string; dnsmasq
   const script = `
 set -e
 pids=
-trap 'kill $pids 2>/dev/null || true' EXIT
+# Wait for the servers to end: the test then checks that nothing of this boot is left.
+trap 'kill $pids 2>/dev/null || true; wait' EXIT
 ip link set lo up
 ip link add br0 type bridge
 ip tuntap add dev tap0 mode tap
