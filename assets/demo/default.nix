@@ -25,6 +25,9 @@
   label ? "demo",
   nixosVersion ? "25.11.19700101.demo",
   kernelParams ? "console=ttyS0,115200 panic=1 loglevel=4",
+  # For tests of initrds of every length: a file of this many bytes (the end
+  # of the kernel, which does not compress) in stage 1's archive. 0: none.
+  initrdExtraBytes ? 0,
 }:
 let
   # The seed module is a plain function; its postMountCommands is a literal
@@ -120,7 +123,10 @@ let
       if stage1 == "systemd-script" then "mkdir -p root/nix/store && cp ${loadSquashes} root${loadSquashes}" else ""
     }
     printf '%s' "$stage1" > root/init
-    chmod 0755 root/init
+    chmod 0755 root/init${
+      # Nothing at all by default: the demo's initrd stays the same derivation.
+      if initrdExtraBytes == 0 then "" else "\ntail -c ${toString initrdExtraBytes} ${linux}/bzImage > root/extra-bytes"
+    }
     find root -exec touch -h -d @1 {} +
     mkdir $out
     cd root

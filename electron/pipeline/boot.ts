@@ -20,6 +20,7 @@ import { readUsbImageInfo } from './usb.ts';
 import { defaultStateDir } from './cache.ts';
 import { DEMO_FAILURE_MARKER, DEMO_MARKER } from './demo.ts';
 import { exists } from './fsutil.ts';
+import { firstMisalignedStart } from './initrd.ts';
 import { KILL_GRACE_MS, onLines, requireTool, runTool } from './tools.ts';
 
 /** What a test boot waits for unless told otherwise: the demo's marker, or a NixOS login prompt. */
@@ -44,14 +45,26 @@ function panicText(line: string): string {
 }
 
 /** Console lines that mean the boot failed, with the reason to report. */
-const FAILURES: { pattern: RegExp; reason: (line: string) => string }[] = [
+const FAILURES: { pattern: RegExp; reason: (line: string, context: FailureContext) => string }[] = [
   {
     pattern: /Kernel panic - not syncing: Out of memory|Out of memory: Killed process/,
     reason: () => 'the guest ran out of memory; give it more with --memory',
   },
   {
+    // "write error" and "can't allocate buffers": the unpacked files did not fit in RAM.
+    pattern: /Initramfs unpacking failed: (write error|can't allocate)/,
+    reason: () => 'the kernel could not unpack the initrds: too little memory; give it more with --memory',
+  },
+  {
+    // Any other: the bytes where an archive should start are not one
+    // ("invalid magic at start of compressed archive", "junk within ...").
     pattern: /Initramfs unpacking failed/,
-    reason: () => 'the kernel could not unpack the initrds (too little memory?)',
+    reason: (_line, context) => {
+      const at = context.misalignedAt;
+      return at === undefined
+        ? 'the kernel found no valid initramfs archive: an initrd that is misaligned or corrupt'
+        : `the kernel found no valid initramfs archive after byte ${at}: an initrd that is misaligned or corrupt (the one starting there is not on a 4-byte boundary; build the boot folder again, which pads each initrd)`;
+    },
   },
   {
     pattern:
@@ -76,10 +89,35 @@ const FAILURES: { pattern: RegExp; reason: (line: string) => string }[] = [
   },
 ];
 
+/** What is known of the boot that a failure's reason can name. */
+export interface FailureContext {
+  /**
+   * Where the first initrd starts off a 4-byte boundary when the initrds
+   * are joined with no padding (as Linux's EFI stub joins `initrd=` files):
+   * see {@link firstMisalignedStart}.
+   */
+  misalignedAt?: number | undefined;
+}
+
 /** Judge one console line: a failure reason, or undefined. Pure: tested on its own. */
-export function failureIn(line: string): string | undefined {
+export function failureIn(line: string, context: FailureContext = {}): string | undefined {
   const failure = FAILURES.find((f) => f.pattern.test(line));
-  return failure?.reason(line);
+  return failure?.reason(line, context);
+}
+
+/**
+ * The {@link FailureContext} of netbooting the boot folder `dir` under
+ * `firmware`: under UEFI the kernel's EFI stub may join the initrds with no
+ * padding, so a misaligned one is known before the boot. (BIOS iPXE pads each.)
+ */
+async function failureContext(dir: string | undefined, script: string | undefined, firmware: Firmware) {
+  if (dir === undefined || script === undefined || firmware !== 'uefi') return {};
+  const names = [...script.matchAll(/^initrd\b(?:\s+--\S+)*\s+(\S+)/gm)].map((m) => m[1]!);
+  const sizes = await Promise.all(
+    names.map(async (name) => (await stat(join(dir, name)).catch(() => undefined))?.size),
+  );
+  if (sizes.some((size) => size === undefined)) return {};
+  return { misalignedAt: firstMisalignedStart(sizes as number[]) };
 }
 
 export interface TestBootOptions {
@@ -378,11 +416,12 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
   if ((options.dir === undefined) === (options.usbImage === undefined)) {
     throw new NetbootError('Give a boot folder or a USB image to test-boot, one of them.');
   }
+  let script: string | undefined;
   if (options.dir !== undefined) {
     if (!(await exists(join(options.dir, 'netboot.ipxe')))) {
       throw new NetbootError(`${options.dir} has no netboot.ipxe; give a boot folder made by netboot-composer build.`);
     }
-    const script = await readFile(join(options.dir, 'netboot.ipxe'), 'utf8');
+    script = await readFile(join(options.dir, 'netboot.ipxe'), 'utf8');
     const url = /^(?:kernel|initrd)\b.*?\b(https?:\/\/\S+)/m.exec(script)?.[1];
     if (url) {
       throw new NetbootError(
@@ -399,6 +438,7 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
   }
   const qemu = requireTool('qemu-system-x86_64');
   const uefi = firmware === 'uefi' ? await findUefiFiles() : undefined;
+  const context = await failureContext(options.dir, script, firmware);
   const stateDir = options.stateDir ?? defaultStateDir();
   const chosen = options.accel
     ? { accel: options.accel, why: 'as asked' }
@@ -457,7 +497,7 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
       guestSpoke = true;
       if (options.expect.test(line)) settle(true, line.trim());
       else {
-        const failure = failureIn(line);
+        const failure = failureIn(line, context);
         if (failure) settle(false, failure);
       }
     };

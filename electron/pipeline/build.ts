@@ -28,7 +28,15 @@ import { DEFAULT_INITRD_COMPRESSION, DEFAULT_SQUASHFS_COMPRESSION, formatCompres
 import { cpioParts, type CpioPart } from './cpio.ts';
 import { buildDemo } from './demo.ts';
 import { CanceledError, isAbort, NetbootError } from './errors.ts';
-import { gzipRegistration, joinParts, manifestEntries, segmentParts, writeArchive } from './initrd.ts';
+import {
+  copyInitrd,
+  gzipRegistration,
+  joinParts,
+  manifestEntries,
+  padInitrd,
+  segmentParts,
+  writeArchive,
+} from './initrd.ts';
 import { ipxeScript } from '../shared/ipxe.ts';
 import { buildFlakeSystem } from './nix.ts';
 import { OutDir } from './output.ts';
@@ -82,6 +90,18 @@ function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reje
 
 function fingerprint(...parts: string[]): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+}
+
+/**
+ * In the fingerprint of an initrd whose bytes changed when every initrd
+ * began to end on a 4-byte boundary, so that a boot folder an older version
+ * wrote is rewritten: the system's own initrd, and compressed archives (an
+ * uncompressed cpio archive always ended on one).
+ */
+const ALIGNED = 'zero-padded to 4 bytes';
+
+function alignedTag(compression: InitrdCompression): string[] {
+  return compression.name === 'none' ? [] : [ALIGNED];
 }
 
 /** Build a system's toplevel, if the source needs building, and read it. */
@@ -176,6 +196,7 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
     const storePrint = fingerprint(
       'nix-store',
       formatCompression(initrdCompression),
+      ...alignedTag(initrdCompression),
       ...plan.paths.map((p) => p.segment?.key ?? p.squashfs.key),
     );
     const storeCurrent = await out.isCurrent('nix-store', storePrint);
@@ -189,7 +210,10 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
     }
     const storeWriting = storeCurrent
       ? undefined
-      : out.write('nix-store', storePrint, (temp) => joinParts(storeParts(), temp, signal));
+      : out.write('nix-store', storePrint, async (temp) => {
+          await joinParts(storeParts(), temp, signal);
+          await padInitrd(temp);
+        });
     // Awaited below; a failure while packing is the one reported.
     storeWriting?.catch(() => undefined);
     let packing: Awaited<ReturnType<typeof packClosure>>;
@@ -222,19 +246,29 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
     };
 
     await put(kernelName, fingerprint('kernel', system.kernel), (temp) => copyFile(system.kernel, temp));
-    await put('initrd', fingerprint('initrd', system.initrd), (temp) => copyFile(system.initrd, temp));
+    // Any length, as the system's builder made it: zero-padded, so the next
+    // initrd starts on a 4-byte boundary even where the loader adds no padding.
+    await put('initrd', fingerprint('initrd', system.initrd, ALIGNED), (temp) => copyInitrd(system.initrd, temp));
 
     const squashes = manifestText(closure.paths.map((p) => p.path));
     await put(
       'manifest',
-      fingerprint('manifest', formatCompression(initrdCompression), squashes, closure.registration),
-      (temp) =>
-        writeArchive(
+      fingerprint(
+        'manifest',
+        formatCompression(initrdCompression),
+        ...alignedTag(initrdCompression),
+        squashes,
+        closure.registration,
+      ),
+      async (temp) => {
+        await writeArchive(
           cpioParts(manifestEntries(squashes, gzipRegistration(closure.registration))),
           initrdCompression,
           temp,
           signal,
-        ),
+        );
+        await padInitrd(temp);
+      },
     );
 
     throwIfAborted();

@@ -207,12 +207,15 @@ export const DEMO_STAGE1: readonly DemoStage1[] = ['seed', 'systemd-script'];
  * Build the demo system; returns its toplevel. `workDir` keeps its busybox
  * folder (and modules unpacked from zstd). `stage1` picks its stage 1:
  * the seed's postMountCommands (the default) or the loading script of the
- * netboot module's systemd-stage-1 path.
+ * netboot module's systemd-stage-1 path. `extraArgs` (Nix expressions) go to
+ * assets/demo/default.nix too: tests pass its test-only arguments
+ * (`initrdExtraBytes`).
  */
 export async function buildDemo(
   workDir: string,
   options: NixBuildOptions = {},
   stage1: DemoStage1 = 'seed',
+  extraArgs: Record<string, string> = {},
 ): Promise<string> {
   const inputs = await findDemoInputs();
   const bootstrap = await busyboxBootstrap(workDir, inputs.busybox);
@@ -225,6 +228,7 @@ export async function buildDemo(
       kernelVersion: nixString(inputs.kernelVersion),
       modules: `[ ${modules.map(nixPath).join(' ')} ]`,
       ...(stage1 === 'seed' ? {} : { stage1: nixString(stage1) }),
+      ...extraArgs,
     },
     options,
   );

@@ -11,6 +11,7 @@ import type { Arch, ExportNote, OutputFile } from '../shared/types.ts';
 import { formatBytes } from '../shared/progress.ts';
 import { CanceledError, isAbort, NetbootError } from './errors.ts';
 import type { ExportHooks } from './export.ts';
+import { alignmentPadding, padInitrd } from './initrd.ts';
 import { type BootFolderInfo, type OutDir, readBootFolderFiles } from './output.ts';
 import { storeName } from './store.ts';
 
@@ -49,20 +50,68 @@ export async function readBootSource(from: string): Promise<BootSource> {
     );
   }
   const downloadBytes = source.files
-    .filter((f) => f.name === kernel || (INITRD_NAMES as readonly string[]).includes(f.name))
-    .reduce((sum, f) => sum + f.bytes, 0);
+    .filter((f) => f.name === kernel || isInitrd(f.name))
+    .reduce((sum, f) => sum + f.bytes + (isInitrd(f.name) ? alignmentPadding(f.bytes) : 0), 0);
   // In the order iPXE loads them, whatever order the build finished them in.
   const order = [kernel, ...INITRD_NAMES, SCRIPT_NAME];
   const rank = (name: string): number => (order.includes(name) ? order.indexOf(name) : order.length);
   return {
     dir: from,
     files: [...source.files].sort((a, b) => rank(a.name) - rank(b.name)),
-    info: source.info,
+    info: exportedInfo(source),
     kernel,
     arch: kernel === 'Image' ? 'aarch64-linux' : 'x86_64-linux',
     downloadBytes,
     title: source.info.toplevel ? storeName(source.info.toplevel) : 'the system',
   };
+}
+
+function isInitrd(name: string): boolean {
+  return (INITRD_NAMES as readonly string[]).includes(name);
+}
+
+/**
+ * How an export puts the boot folder's file `file`: copied as it is, except
+ * an initrd that does not end on a 4-byte boundary (a boot folder made
+ * before every initrd did), which is zero-padded on the way, as a build now
+ * writes it: padding is cheap and certain, where refusing would send the
+ * user back to build for three zero bytes. Its fingerprint says so, so an
+ * unpadded copy an older export left is replaced.
+ */
+export function bootFileCopy(
+  from: string,
+  file: RecordedFile,
+): { fingerprint: string; produce: (temp: string) => Promise<void> } {
+  if (!isInitrd(file.name))
+    return { fingerprint: file.fingerprint, produce: (temp) => copyBootFile(from, file.name, temp) };
+  return {
+    fingerprint: alignmentPadding(file.bytes) === 0 ? file.fingerprint : paddedFingerprint(file.fingerprint),
+    produce: async (temp) => {
+      await copyBootFile(from, file.name, temp);
+      await padInitrd(temp);
+    },
+  };
+}
+
+/**
+ * The record an export writes: the boot folder's, with the RAM the image
+ * needs grown by the zero bytes {@link bootFileCopy} adds to its initrds, so
+ * that it stays true of the exported files.
+ */
+export function exportedInfo(source: { files: readonly RecordedFile[]; info: BootFolderInfo }): BootFolderInfo {
+  const padding = source.files.filter((f) => isInitrd(f.name)).reduce((sum, f) => sum + alignmentPadding(f.bytes), 0);
+  return withPadding(source.info, padding);
+}
+
+/** A boot folder's record with `padding` zero bytes added to its initrds: they are in RAM too. */
+export function withPadding(info: BootFolderInfo, padding: number): BootFolderInfo {
+  if (padding === 0 || info.ramBytes === undefined) return info;
+  return { ...info, ramBytes: info.ramBytes + padding };
+}
+
+/** The fingerprint of an initrd an export zero-padded: not the unpadded file's. */
+export function paddedFingerprint(fingerprint: string): string {
+  return `${fingerprint}+zero-padded to 4 bytes`;
 }
 
 /** What an export says when it is canceled. */

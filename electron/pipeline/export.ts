@@ -7,7 +7,7 @@
  */
 import type { BuildEvent, ExportSpec, ExportSummary, OutputFile } from '../shared/types.ts';
 import { NetbootError } from './errors.ts';
-import { checkNotSource, copyBootFile, putFile, writeWhole } from './export-files.ts';
+import { bootFileCopy, checkNotSource, exportedInfo, putFile, writeWhole } from './export-files.ts';
 import { exportHttp } from './http.ts';
 import { OutDir, readBootFolderFiles } from './output.ts';
 import { exportTftp } from './tftp.ts';
@@ -31,13 +31,11 @@ export async function exportBootFolder(
   }
   const out = await OutDir.open(to, { option: '' });
   const files: OutputFile[] = [];
-  await writeWhole(out, source.info, hooks.signal, async () => {
+  await writeWhole(out, exportedInfo(source), hooks.signal, async () => {
     await out.claim(source.files.map((f) => f.name));
     for (const file of source.files) {
-      await putFile(out, file.name, file.fingerprint, (temp) => copyBootFile(from, file.name, temp), {
-        hooks,
-        files,
-      });
+      const { fingerprint, produce } = bootFileCopy(from, file);
+      await putFile(out, file.name, fingerprint, produce, { hooks, files });
     }
   });
   return { dir: to, files };

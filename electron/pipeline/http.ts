@@ -16,7 +16,7 @@ import { NetbootError } from './errors.ts';
 import type { ExportHooks } from './export.ts';
 import {
   biosLimitNote,
-  copyBootFile,
+  bootFileCopy,
   checkNotSource,
   type FileReport,
   othersCannotRead,
@@ -49,7 +49,8 @@ export async function exportHttp(
         const fingerprint = `http:${createHash('sha256').update(script).digest('hex')}`;
         await putFile(out, SCRIPT_NAME, fingerprint, (temp) => writeFile(temp, script), report);
       } else {
-        await putFile(out, file.name, file.fingerprint, (temp) => copyBootFile(from, file.name, temp), report);
+        const { fingerprint, produce } = bootFileCopy(from, file);
+        await putFile(out, file.name, fingerprint, produce, report);
       }
     }
   });

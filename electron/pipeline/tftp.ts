@@ -22,7 +22,7 @@ import { isAbort, NetbootError } from './errors.ts';
 import type { ExportHooks } from './export.ts';
 import {
   biosLimitNote,
-  copyBootFile,
+  bootFileCopy,
   type BootSource,
   checkNotSource,
   exportCanceled,
@@ -171,14 +171,8 @@ export async function exportTftp(
     await root.claim(loaders.map((l) => l.name));
 
     for (const file of source.files) {
-      await putFile(
-        boot,
-        file.name,
-        file.fingerprint,
-        (temp) => copyBootFile(from, file.name, temp),
-        report,
-        inBoot(file.name),
-      );
+      const { fingerprint, produce } = bootFileCopy(from, file);
+      await putFile(boot, file.name, fingerprint, produce, report, inBoot(file.name));
     }
     for (const [name, text] of snippets) {
       await putFile(boot, name, `dnsmasq:${sha256(text)}`, (temp) => writeFile(temp, text), report, inBoot(name));

@@ -22,7 +22,8 @@ import { SCRIPT_NAME } from '../shared/boot-folder.ts';
 import type { ExportSummary, OutputFile } from '../shared/types.ts';
 import { CanceledError, isAbort, NetbootError, ToolFailedError, ToolMissingError } from './errors.ts';
 import type { ExportHooks } from './export.ts';
-import { copyBytes, exportCanceled, putFile, writeWhole } from './export-files.ts';
+import { copyBytes, exportCanceled, paddedFingerprint, putFile, withPadding, writeWhole } from './export-files.ts';
+import { alignmentPadding, padInitrd } from './initrd.ts';
 import { whyNotWritable } from './fsutil.ts';
 import { type BootFolderInfo, OutDir, readBootFolderFiles, readRecordText, RECORD_NAME, recordText } from './output.ts';
 import { FILE_PACKAGES, findTool, requireFile, requireTool, runTool } from './tools.ts';
@@ -88,6 +89,38 @@ async function readSource(from: string): Promise<{ boot: UsbBoot; info: BootFold
     files.push({ name, path, bytes: info.size, fingerprint });
   }
   return { boot, info: source.info, files };
+}
+
+/**
+ * The stick's files with every initrd ending on a 4-byte boundary: one that
+ * does not (a boot folder made before every initrd did) is copied into
+ * `scratch` and zero-padded there, as a build now writes it; the record's RAM
+ * grows by the bytes added, so it stays true of the stick.
+ */
+async function alignInitrds(
+  source: { boot: UsbBoot; info: BootFolderInfo; files: StickFile[] },
+  scratch: string,
+  signal: AbortSignal | undefined,
+): Promise<{ info: BootFolderInfo; files: StickFile[] }> {
+  let added = 0;
+  const files: StickFile[] = [];
+  for (const file of source.files) {
+    if (!source.boot.initrds.includes(file.name) || alignmentPadding(file.bytes) === 0) {
+      files.push(file);
+      continue;
+    }
+    const path = join(scratch, `padded-${files.length}`);
+    await copyBytes(file.path, path, signal);
+    const padding = await padInitrd(path);
+    added += padding;
+    files.push({
+      ...file,
+      path,
+      bytes: file.bytes + padding,
+      fingerprint: paddedFingerprint(file.fingerprint),
+    });
+  }
+  return { info: withPadding(source.info, added), files };
 }
 
 /**
@@ -197,7 +230,8 @@ export async function makeUsbImage(from: string, file: string, hooks: ExportHook
   const temp = join(dirname(target), `.${basename(target)}.partial-${randomBytes(4).toString('hex')}`);
   const written: OutputFile[] = [];
   try {
-    const files = [...source.files, ...(await makeLoaderFiles(scratch, source.boot, signal))];
+    const aligned = await alignInitrds(source, scratch, signal);
+    const files = [...aligned.files, ...(await makeLoaderFiles(scratch, source.boot, signal))];
     const layout = imageLayout(files.map((f) => f.bytes));
     const handle = await open(temp, 'wx').catch(async (error: unknown) => {
       throw new NetbootError(
@@ -263,7 +297,7 @@ export async function makeUsbImage(from: string, file: string, hooks: ExportHook
     }
     // The record last: it makes the file one of our images, which a later export may replace.
     const record = join(scratch, 'record.json');
-    await writeFile(record, recordText(files, source.info));
+    await writeFile(record, recordText(files, aligned.info));
     await runTool('mcopy', ['-o', '-i', drive, record, `::/${RECORD_NAME}`], {
       what: 'mcopy the record (into the image)',
       ...mtools,
@@ -338,9 +372,10 @@ export async function writeUsbStick(from: string, dir: string, hooks: ExportHook
   const scratch = await mkdtemp(join(tmpdir(), 'netboot-composer-usb-'));
   const written: OutputFile[] = [];
   try {
-    const files = [...source.files, ...(await makeLoaderFiles(scratch, source.boot, signal))];
+    const aligned = await alignInitrds(source, scratch, signal);
+    const files = [...aligned.files, ...(await makeLoaderFiles(scratch, source.boot, signal))];
     const out = await OutDir.open(dir, { option: '' });
-    await writeWhole(out, source.info, signal, async () => {
+    await writeWhole(out, aligned.info, signal, async () => {
       await out.claim(files.map((f) => f.name));
       for (const f of files) {
         await putFile(out, f.name, f.fingerprint, (temp) => copyBytes(f.path, temp, signal), {

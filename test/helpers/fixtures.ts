@@ -43,6 +43,8 @@ export interface FixtureOptions {
   bigMiB?: number;
   system?: string;
   initrdKind?: 'fake' | 'plain';
+  /** With the fake initrd: its exact length in bytes. */
+  initrdBytes?: number;
   attr?: 'toplevel' | 'plain' | 'leaf' | 'mid' | 'stable';
 }
 
@@ -71,6 +73,7 @@ export async function buildFixture(options: FixtureOptions = {}): Promise<string
     '--argstr',
     'initrdKind',
     options.initrdKind ?? 'fake',
+    ...(options.initrdBytes === undefined ? [] : ['--arg', 'initrdBytes', String(options.initrdBytes)]),
   ];
   const { stdout } = await run('nix-build', args, { maxBuffer: 64 * 1024 * 1024 });
   return stdout.trim().split('\n').pop()!;
