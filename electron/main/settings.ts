@@ -4,12 +4,13 @@
  * defaults. Writes go to a temp file renamed into place.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { defaultBuildOptions, type RecentSource, type Settings } from '../shared/ipc.ts';
 import type { Arch, SystemSource } from '../shared/types.ts';
 import { buildOptionsSchema, cacheLimitSchema, exportSpecSchema, systemSourceSchema } from './schemas.ts';
+import { makeFolder } from '../pipeline/fsutil.ts';
 
 export const MAX_RECENT = 8;
 
@@ -82,7 +83,7 @@ export class SettingsStore {
   private save(settings: Settings): Promise<void> {
     // One write at a time, in order: the last call wins.
     this.writing = this.writing.then(async () => {
-      await mkdir(dirname(this.file), { recursive: true });
+      await makeFolder(dirname(this.file));
       const temp = `${this.file}.partial-${randomBytes(4).toString('hex')}`;
       await writeFile(temp, `${JSON.stringify(settings, null, 2)}\n`);
       await rename(temp, this.file);

@@ -25,12 +25,12 @@
  *   v1/last-build.json        hits and misses of the last build
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { open, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NetbootError } from './errors.ts';
-import { whyNotWritable } from './fsutil.ts';
+import { makeFolder, whyNotWritable } from './fsutil.ts';
 
 const FORMAT = 'v1';
 export type CacheKind = 'squashfs' | 'segments';
@@ -252,7 +252,7 @@ export class Cache {
     if (this.prepared) return;
     for (const kind of KINDS) {
       try {
-        await mkdir(this.folder(kind), { recursive: true });
+        await makeFolder(this.folder(kind));
       } catch (error) {
         throw new NetbootError(
           `The cache folder ${this.dir} cannot be created (${await whyNotWritable(this.folder(kind), error)}); choose another one with --cache.`,
@@ -291,7 +291,7 @@ export class Cache {
    * no prune is in progress, so the claim is seen by every later prune.
    */
   async lease(files: Iterable<string>, signal?: AbortSignal): Promise<Lease> {
-    await mkdir(this.leaseDir, { recursive: true });
+    await makeFolder(this.leaseDir);
     const file = join(this.leaseDir, `${process.pid}-${randomBytes(6).toString('hex')}.json`);
     const temp = this.tempFile(file);
     await writeFile(temp, `${JSON.stringify({ pid: process.pid, files: [...files].map((f) => basename(f)) })}\n`);
@@ -404,7 +404,7 @@ export class Cache {
     maxBytes: number,
     options: { waitMs?: number; signal?: AbortSignal | undefined } = {},
   ): Promise<{ removedEntries: number; freedBytes: number } | undefined> {
-    await mkdir(join(this.dir, FORMAT), { recursive: true });
+    await makeFolder(join(this.dir, FORMAT));
     if (!(await takeLock(this.pruneLock, options.waitMs ?? 0, options.signal))) return undefined;
     try {
       const keep = await this.leasedNames();
@@ -454,7 +454,7 @@ export class Cache {
     const known = await readFile(file, 'utf8').catch(() => undefined);
     if (known !== undefined) return known as T;
     const answer = await compute();
-    await mkdir(dirname(file), { recursive: true });
+    await makeFolder(dirname(file));
     const temp = this.tempFile(file);
     await writeFile(temp, answer);
     await rename(temp, file);

@@ -2,13 +2,13 @@
  * The bundled demo system (assets/demo/default.nix), built from this
  * machine's static busybox, kernel and kernel modules with plain Nix.
  */
-import { constants, copyFile, mkdir, open, readdir, readFile, rename, stat } from 'node:fs/promises';
+import { constants, copyFile, open, readdir, readFile, rename, stat } from 'node:fs/promises';
 import { arch } from 'node:os';
 import { basename, join } from 'node:path';
 import type { DemoStage1 } from '../shared/types.ts';
 import { assetPath } from './assets.ts';
 import { NetbootError } from './errors.ts';
-import { exists } from './fsutil.ts';
+import { exists, makeFolder } from './fsutil.ts';
 import { buildNixFile, nixPath, nixString, type NixBuildOptions } from './nix.ts';
 import { runTool } from './tools.ts';
 
@@ -156,7 +156,7 @@ export async function findDemoInputs(root = demoRoot()): Promise<DemoInputs> {
  */
 export async function busyboxBootstrap(workDir: string, busybox: string): Promise<string> {
   const bootstrap = join(workDir, 'demo-bootstrap');
-  await mkdir(join(bootstrap, 'bin'), { recursive: true });
+  await makeFolder(join(bootstrap, 'bin'));
   const target = join(bootstrap, 'bin', 'busybox');
   const [source, copied] = await Promise.all([stat(busybox), stat(target).catch(() => undefined)]);
   if (!copied || copied.size !== source.size || copied.mtimeMs < source.mtimeMs) {
@@ -186,7 +186,7 @@ export async function demoModules(workDir: string, inputs: DemoInputs, signal?: 
     const target = join(dir, basename(module, '.zst'));
     const [source, made] = await Promise.all([stat(module), stat(target).catch(() => undefined)]);
     if (!made || made.mtimeMs < source.mtimeMs) {
-      await mkdir(dir, { recursive: true });
+      await makeFolder(dir);
       // Renamed into place: another build may be reading it right now.
       const temp = join(workDir, `.module-${process.pid}.tmp`);
       await runTool('zstd', ['-d', '-q', '-f', '-o', temp, module], {
