@@ -14,7 +14,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { UEFI_FILES } from '../../electron/pipeline/boot.ts';
+import { findUefiFiles } from '../../electron/pipeline/boot.ts';
 import { DEMO_MARKER } from '../../electron/pipeline/demo.ts';
 import { exportTo } from '../../electron/pipeline/export.ts';
 import { exportTftp } from '../../electron/pipeline/tftp.ts';
@@ -64,11 +64,13 @@ async function netboot(boot: NetBoot): Promise<{ console: string; dnsmasq: strin
   );
   // UEFI: OVMF with its own copy of the variables. BIOS: SeaBIOS copies its
   // screen (and iPXE's) to the serial console (port 0x3f8), for the report.
+  // (OVMF 2025 netboots only with a random-number device.)
+  const uefi = await findUefiFiles();
   const firmware =
     boot.firmware === 'uefi'
-      ? `-drive if=pflash,format=raw,unit=0,readonly=on,file=${UEFI_FILES.code} -drive if=pflash,format=raw,unit=1,file=${dir}/vars.fd`
+      ? `-drive if=pflash,format=raw,unit=0,readonly=on,file=${uefi.code} -drive if=pflash,format=raw,unit=1,file=${dir}/vars.fd -device virtio-rng-pci`
       : `-fw_cfg name=etc/sercon-port,file=${dir}/sercon-port`;
-  if (boot.firmware === 'uefi') await copyFile(UEFI_FILES.vars, join(dir, 'vars.fd'));
+  if (boot.firmware === 'uefi') await copyFile(uefi.vars, join(dir, 'vars.fd'));
   else await writeFile(join(dir, 'sercon-port'), Buffer.from([0xf8, 0x03]));
   const rom = boot.rom === undefined ? '' : `,romfile=${boot.rom}`;
   const server = `const http = require('node:http'), fs = require('node:fs');
@@ -174,7 +176,7 @@ describe.skipIf(problem !== undefined)(
         const line = /dhcp-boot=tag:ipxe,\S+netboot\.ipxe/.exec(summary.notes.map((n) => n.message).join('\n'))![0];
         const result = await netboot({
           firmware: 'uefi',
-          rom: UEFI_FILES.rom,
+          rom: (await findUefiFiles()).rom,
           config: [
             'dhcp-range=10.77.0.100,10.77.0.199,12h',
             'port=0',
