@@ -6,7 +6,7 @@
  * binary the boot chainloads.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { NetbootError } from './errors.ts';
 import { exists } from './fsutil.ts';
 import { findIpxeLoaders } from './tftp.ts';
@@ -177,3 +177,15 @@ export async function findUefiFiles(env: NodeJS.ProcessEnv = process.env): Promi
  * Without it iPXE would take DHCP's boot file, which is iPXE itself, again.
  */
 export const CHAINLOAD_AUTOEXEC = '#!ipxe\ndhcp\nchain netboot.ipxe\n';
+
+/**
+ * Whether a console line shows chainloaded iPXE fetching itself again (iPXE
+ * before 1.21 runs no autoexec.ipxe and takes DHCP's boot file, which is
+ * itself, so it would loop until the timeout): the reason to fail, or
+ * undefined. Pure: tested on its own.
+ */
+export function chainloadLoopIn(line: string, loader: string): string | undefined {
+  const name = basename(loader);
+  if (!line.includes(`/${name}...`)) return undefined;
+  return `the chainloaded iPXE (${loader}) loaded itself again instead of running netboot.ipxe: it is older than 1.21 and runs no autoexec.ipxe; install a newer ipxe or name the folder of one with NETBOOT_COMPOSER_IPXE_DIR`;
+}

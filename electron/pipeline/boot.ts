@@ -20,12 +20,12 @@ import { DEMO_MARKER } from './demo.ts';
 import { exists } from './fsutil.ts';
 import { KILL_GRACE_MS, onLines, requireTool } from './tools.ts';
 import { cleanConsoleLine, failureIn } from './boot-console.ts';
-import { CHAINLOAD_AUTOEXEC, findUefiFiles, type UefiFiles } from './boot-firmware.ts';
+import { CHAINLOAD_AUTOEXEC, chainloadLoopIn, findUefiFiles, type UefiFiles } from './boot-firmware.ts';
 import { chooseAccel, kvmFailureIn, rememberKvmUnusable, serconFile } from './boot-kvm.ts';
 
 export type { Accel, Firmware, UefiFiles };
 export { cleanConsoleLine, failureIn } from './boot-console.ts';
-export { efiRomIsIpxe, findUefiFiles, romImages } from './boot-firmware.ts';
+export { chainloadLoopIn, efiRomIsIpxe, findUefiFiles, romImages } from './boot-firmware.ts';
 export { chooseAccel, kvmFailureIn, kvmProbeArgs, PROBE_PASS, probeKvm, readKvmState } from './boot-kvm.ts';
 
 /** What a test boot waits for unless told otherwise: the demo's marker, or a NixOS login prompt. */
@@ -217,6 +217,8 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
           uefi: uefi ? { ...uefi, vars: await copyVars(uefi.vars, scratch, attempt) } : undefined,
         }),
         watchKvm: accel === 'kvm',
+        failureIn:
+          uefi?.chainload && tftpDir ? (line) => failureIn(line) ?? chainloadLoopIn(line, uefi.chainload!) : failureIn,
       });
       if (run.kvmFailure === undefined) {
         verdict = run.verdict;
@@ -282,6 +284,8 @@ async function runQemu(run: {
   options: TestBootOptions;
   tail: Tail;
   watchKvm: boolean;
+  /** Judges a guest's console line: a failure reason, or undefined. */
+  failureIn: (line: string) => string | undefined;
 }): Promise<{ verdict: { passed: boolean; reason: string }; kvmFailure?: undefined } | { kvmFailure: string }> {
   const { options, tail } = run;
   const subprocess = execa(run.qemu, run.args, {
@@ -326,7 +330,7 @@ async function runQemu(run: {
     guestSpoke = true;
     if (options.expect.test(line)) settle(true, line.trim());
     else {
-      const failure = failureIn(line);
+      const failure = run.failureIn(line);
       if (failure) settle(false, failure);
     }
   };

@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  chainloadLoopIn,
   cleanConsoleLine,
   efiRomIsIpxe,
   failureIn,
@@ -122,6 +123,17 @@ describe('test boots', () => {
     await expect(findUefiFiles({ NETBOOT_COMPOSER_OVMF_CODE: '/no/such/OVMF_CODE.fd' })).rejects.toThrow(
       /must both name existing files/,
     );
+  });
+
+  it('fails a chainloaded iPXE that loads itself again (older than 1.21: no autoexec.ipxe) instead of looping', () => {
+    // iPXE 1.0.0 (2019), chainloaded, takes DHCP's boot file: itself.
+    expect(chainloadLoopIn('tftp://10.0.2.2/snponly.efi... ok', '/usr/lib/ipxe/snponly.efi')).toMatch(
+      /^the chainloaded iPXE \(\/usr\/lib\/ipxe\/snponly\.efi\) loaded itself again instead of running netboot\.ipxe/,
+    );
+    // iPXE 1.21 runs autoexec.ipxe, which chains the boot folder's script.
+    expect(chainloadLoopIn('autoexec.ipxe... ok', '/usr/lib/ipxe/snponly.efi')).toBeUndefined();
+    expect(chainloadLoopIn('netboot.ipxe... ok', '/usr/lib/ipxe/snponly.efi')).toBeUndefined();
+    expect(chainloadLoopIn('  NBP filename is snponly.efi', '/usr/lib/ipxe/snponly.efi')).toBeUndefined();
   });
 
   it("recognises QEMU's own KVM failures, in its words, and nothing else", () => {
