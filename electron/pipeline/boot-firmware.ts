@@ -17,8 +17,8 @@ export interface UefiFiles {
   code: string;
   /** A template of OVMF's variables (each boot writes its own copy). */
   vars: string;
-  /** The NIC's option ROM (`romfile=`). */
-  rom: string;
+  /** The NIC's option ROM (`romfile=`); none for a boot without network (a USB image). */
+  rom?: string | undefined;
   /**
    * The EFI iPXE binary to serve as the TFTP boot file when `rom` is not
    * iPXE (the firmware's own PXE then loads iPXE, which runs netboot.ipxe).
@@ -117,9 +117,12 @@ export function efiRomIsIpxe(rom: Buffer): boolean {
  * iPXE, the EFI iPXE binary to chainload. NETBOOT_COMPOSER_OVMF_CODE,
  * NETBOOT_COMPOSER_OVMF_VARS and NETBOOT_COMPOSER_EFI_ROM name files to use
  * instead (OVMF from Nix, say); NETBOOT_COMPOSER_IPXE_DIR the folder with
- * snponly.efi or ipxe.efi.
+ * snponly.efi or ipxe.efi. With `netboot` false (a USB image), OVMF only.
  */
-export async function findUefiFiles(env: NodeJS.ProcessEnv = process.env): Promise<UefiFiles> {
+export async function findUefiFiles(
+  env: NodeJS.ProcessEnv = process.env,
+  { netboot = true }: { netboot?: boolean } = {},
+): Promise<UefiFiles> {
   let ovmf: [string, string] | undefined;
   if (env.NETBOOT_COMPOSER_OVMF_CODE || env.NETBOOT_COMPOSER_OVMF_VARS) {
     const code = env.NETBOOT_COMPOSER_OVMF_CODE;
@@ -139,6 +142,8 @@ export async function findUefiFiles(env: NodeJS.ProcessEnv = process.env): Promi
   }
   if (!ovmf)
     throw new NetbootError('UEFI test boots need OVMF, which is missing; install it with: apt-get install ovmf');
+  // A USB image boots with no network: no ROM, nothing to chainload.
+  if (!netboot) return { code: ovmf[0], vars: ovmf[1] };
 
   let rom: string | undefined;
   if (env.NETBOOT_COMPOSER_EFI_ROM) {

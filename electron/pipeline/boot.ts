@@ -128,7 +128,7 @@ export function qemuArgs(machine: QemuMachine): string[] {
       'usb-storage,bus=xhci.0,drive=stick,bootindex=1',
     );
   } else if (machine.tftpDir) {
-    const rom = machine.uefi ? `,romfile=${comma(machine.uefi.rom)}` : '';
+    const rom = machine.uefi?.rom ? `,romfile=${comma(machine.uefi.rom)}` : '';
     args.push(
       '-netdev',
       `user,id=net0,restrict=on,tftp=${comma(machine.tftpDir)},bootfile=${(machine.bootfile ?? 'netboot.ipxe').replace(/,/g, ',,')}`,
@@ -183,7 +183,8 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
     );
   }
   const qemu = requireTool('qemu-system-x86_64');
-  const uefi = firmware === 'uefi' ? await findUefiFiles() : undefined;
+  const uefi =
+    firmware === 'uefi' ? await findUefiFiles(process.env, { netboot: options.dir !== undefined }) : undefined;
   const stateDir = options.stateDir ?? defaultStateDir();
   const chosen = options.accel
     ? { accel: options.accel, why: 'as asked' }

@@ -106,7 +106,9 @@ describe('test boots', () => {
     expect(files.vars).toMatch(/\/OVMF_VARS[^/]*\.fd$/);
     expect(files.rom).toMatch(/\/efi-virtio\.rom$/);
     // Chainloading exactly when the ROM is not iPXE.
-    expect(files.chainload === undefined).toBe(efiRomIsIpxe(await readFile(files.rom)));
+    expect(files.chainload === undefined).toBe(efiRomIsIpxe(await readFile(files.rom!)));
+    // A USB image boots with no network: OVMF only.
+    expect(await findUefiFiles({}, { netboot: false })).toEqual({ code: files.code, vars: files.vars });
   });
 
   it('chainloads iPXE when the ROM is only a network driver, and says what is missing', async () => {
