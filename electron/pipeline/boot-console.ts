@@ -53,6 +53,12 @@ const FAILURES: { pattern: RegExp; reason: (line: string) => string }[] = [
     pattern: /No bootable device|No bootable option or device was found/,
     reason: () => 'the firmware found nothing to boot',
   },
+  // OVMF starts its shell when every other boot option failed (OVMF 2025
+  // offers no network boot at all without a random-number device).
+  {
+    pattern: /BdsDxe: (loading|starting) Boot\w+ "EFI Internal Shell"|UEFI Interactive Shell/,
+    reason: () => 'the firmware found nothing to boot and started its EFI shell',
+  },
 ];
 
 /** Judge one console line: a failure reason, or undefined. Pure: tested on its own. */

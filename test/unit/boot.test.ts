@@ -224,6 +224,12 @@ describe('test boots', () => {
     );
     expect(failureIn('No bootable device.')).toBe('the firmware found nothing to boot');
     expect(failureIn('BdsDxe: No bootable option or device was found.')).toBe('the firmware found nothing to boot');
+    expect(
+      failureIn(
+        'BdsDxe: loading Boot0005 "EFI Internal Shell" from Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/FvFile(7C04A583-9E3E-4F1C-AD65-E05268D0B4D1)',
+      ),
+    ).toBe('the firmware found nothing to boot and started its EFI shell');
+    expect(failureIn('BdsDxe: loading Boot0001 "UEFI PXEv4 (MAC:525400123456)" from PciRoot(0x0)')).toBeUndefined();
     expect(failureIn('stage 2: demo, NixOS-shaped')).toBeUndefined();
     expect(failureIn('Configuring (net0 52:54:00:12:34:56)...... ok')).toBeUndefined();
   });
