@@ -233,7 +233,8 @@ export interface BootRun {
   /** The USB image booted, for medium usb. */
   image: string | undefined;
   memoryMiB: number | undefined;
-  accel: { accel: Accel; why: string } | undefined;
+  /** KVM or TCG and why; `kvmFailure` when KVM failed mid-boot and the boot started again under TCG. */
+  accel: { accel: Accel; why: string; kvmFailure?: string | undefined } | undefined;
   /** performance.now() at the start and end, for the elapsed time. */
   startedAt: number;
   endedAt: number | undefined;
@@ -390,7 +391,7 @@ export function createAppStore(api: NetbootApi, storeOptions: StoreOptions = {})
           set({ boot: { ...boot, firmware: event.firmware, medium: event.medium, memoryMiB: event.memoryMiB } });
           break;
         case 'accel':
-          set({ boot: { ...boot, accel: { accel: event.accel, why: event.why } } });
+          set({ boot: { ...boot, accel: { accel: event.accel, why: event.why, kvmFailure: event.kvmFailure } } });
           break;
         case 'console':
           consoleChunks.push(event.data);

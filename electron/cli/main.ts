@@ -392,9 +392,11 @@ async function bootAndReport(request: BootRequest, context: Context): Promise<nu
     timeoutSeconds: request.timeoutSeconds,
     memoryMiB,
     signal: context.signal,
-    onProbe: () => say('  checking whether KVM can start a guest here (once per machine, up to 10 s)'),
-    onAccel: (accel, why) =>
-      context.json ? printJson({ event: 'accel', accel, why }) : say(`  ${accel.toUpperCase()}: ${why}`),
+    onProbe: () => say('  checking whether KVM can run iPXE here (once per machine and QEMU, up to 12 s)'),
+    onAccel: (accel, why, kvmFailure) =>
+      context.json
+        ? printJson({ event: 'accel', accel, why, ...(kvmFailure !== undefined ? { kvmFailure } : {}) })
+        : say(`  ${accel.toUpperCase()}: ${why}`),
     onLine: (line) => {
       if (context.json) printJson({ event: 'console', line });
       else if (!request.quiet) say(`  | ${line}`);

@@ -220,9 +220,9 @@ export class MainHandlers {
         memoryMiB,
         signal,
         onData: (data) => batch.push(data),
-        onAccel: (accel, why) => {
+        onAccel: (accel, why, kvmFailure) => {
           batch.flush();
-          emit({ event: 'accel', accel, why });
+          emit({ event: 'accel', accel, why, ...(kvmFailure !== undefined ? { kvmFailure } : {}) });
         },
       });
     } finally {

@@ -6,104 +6,31 @@
  * The guest's network is QEMU's user-mode network with `restrict=on`: it
  * reaches QEMU's built-in DHCP and TFTP and nothing else.
  */
-import { constants, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { release, tmpdir } from 'node:os';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
-import { dirname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import type { Accel, Firmware, TestBootResult } from '../shared/types.ts';
 import { NetbootError } from './errors.ts';
-
-export type { Accel, Firmware };
 import { readBootFolderInfo } from './output.ts';
 import { readUsbImageInfo } from './usb.ts';
 import { defaultStateDir } from './cache.ts';
-import { DEMO_FAILURE_MARKER, DEMO_MARKER } from './demo.ts';
+import { DEMO_MARKER } from './demo.ts';
 import { exists } from './fsutil.ts';
 import { firstMisalignedStart } from './initrd.ts';
-import { KILL_GRACE_MS, onLines, requireTool, runTool } from './tools.ts';
+import { KILL_GRACE_MS, onLines, requireTool } from './tools.ts';
+import { cleanConsoleLine, failureIn } from './boot-console.ts';
+import { CHAINLOAD_AUTOEXEC, chainloadLoopIn, findUefiFiles, type UefiFiles } from './boot-firmware.ts';
+import { chooseAccel, kvmFailureIn, rememberKvmUnusable, serconFile } from './boot-kvm.ts';
+
+export type { Accel, Firmware, UefiFiles };
+export { cleanConsoleLine, failureIn, type FailureContext } from './boot-console.ts';
+export { chainloadLoopIn, efiRomIsIpxe, findUefiFiles, romImages } from './boot-firmware.ts';
+export { chooseAccel, kvmFailureIn, kvmProbeArgs, PROBE_PASS, probeKvm, readKvmState } from './boot-kvm.ts';
 
 /** What a test boot waits for unless told otherwise: the demo's marker, or a NixOS login prompt. */
 export const DEFAULT_EXPECT = new RegExp(`${DEMO_MARKER}|login: *$`);
-
-/** Escape sequences the firmware prints (colours, cursor moves), removed before matching. */
-// eslint-disable-next-line no-control-regex
-const ANSI = /\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\x1bc/g;
-
-/** Control characters other than tab. */
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/g;
-
-/** One console line as a person would read it. */
-export function cleanConsoleLine(line: string): string {
-  return line.replace(ANSI, '').replace(CONTROL, '').trimEnd();
-}
-
-/** The panic message of a kernel's panic line. */
-function panicText(line: string): string {
-  return line.slice(line.indexOf('Kernel panic - not syncing:') + 'Kernel panic - not syncing:'.length).trim();
-}
-
-/** Console lines that mean the boot failed, with the reason to report. */
-const FAILURES: { pattern: RegExp; reason: (line: string, context: FailureContext) => string }[] = [
-  {
-    pattern: /Kernel panic - not syncing: Out of memory|Out of memory: Killed process/,
-    reason: () => 'the guest ran out of memory; give it more with --memory',
-  },
-  {
-    // "write error" and "can't allocate buffers": the unpacked files did not fit in RAM.
-    pattern: /Initramfs unpacking failed: (write error|can't allocate)/,
-    reason: () => 'the kernel could not unpack the initrds: too little memory; give it more with --memory',
-  },
-  {
-    // Any other: the bytes where an archive should start are not one
-    // ("invalid magic at start of compressed archive", "junk within ...").
-    pattern: /Initramfs unpacking failed/,
-    reason: (_line, context) => {
-      const at = context.misalignedAt;
-      return at === undefined
-        ? 'the kernel found no valid initramfs archive: an initrd that is misaligned or corrupt'
-        : `the kernel found no valid initramfs archive after byte ${at}: an initrd that is misaligned or corrupt (the one starting there is not on a 4-byte boundary; build the boot folder again, which pads each initrd)`;
-    },
-  },
-  {
-    pattern:
-      /Kernel panic - not syncing: (VFS: Unable to mount root fs|No working init found|Requested init \S+ failed)/,
-    reason: (line) =>
-      `the kernel could not find its init (${panicText(line)}); check the init= and initrd lines of netboot.ipxe`,
-  },
-  { pattern: /Kernel panic - not syncing/, reason: (line) => `the kernel panicked: ${panicText(line)}` },
-  {
-    pattern: new RegExp(DEMO_FAILURE_MARKER),
-    reason: (line) => `the system reported a failure: ${line.slice(line.indexOf(DEMO_FAILURE_MARKER)).trim()}`,
-  },
-  {
-    pattern: /Not enough (space|memory)|Cannot allocate memory/,
-    reason: (line) => `the guest has too little RAM for the image (${line.trim()}); give it more with --memory`,
-  },
-  // iPXE's errors end with a link to their explanation.
-  { pattern: /\(https?:\/\/ipxe\.org\/[0-9a-f]{8}\)/, reason: (line) => `iPXE failed: ${line.trim()}` },
-  {
-    pattern: /No bootable device|No bootable option or device was found/,
-    reason: () => 'the firmware found nothing to boot',
-  },
-];
-
-/** What is known of the boot that a failure's reason can name. */
-export interface FailureContext {
-  /**
-   * Where the first initrd starts off a 4-byte boundary when the initrds
-   * are joined with no padding (as Linux's EFI stub joins `initrd=` files):
-   * see {@link firstMisalignedStart}.
-   */
-  misalignedAt?: number | undefined;
-}
-
-/** Judge one console line: a failure reason, or undefined. Pure: tested on its own. */
-export function failureIn(line: string, context: FailureContext = {}): string | undefined {
-  const failure = FAILURES.find((f) => f.pattern.test(line));
-  return failure?.reason(line, context);
-}
 
 /**
  * The {@link FailureContext} of netbooting the boot folder `dir` under
@@ -138,97 +65,16 @@ export interface TestBootOptions {
   onLine?: (line: string) => void;
   /** The console's raw output, as a terminal shows it. */
   onData?: (data: string) => void;
-  onAccel?: (accel: Accel, why: string) => void;
-  /** Called before the KVM probe, which takes up to 10 s once per machine. */
+  /**
+   * Which accelerator runs the boot, and why. Called again, with `kvmFailure`
+   * (QEMU's words), when KVM failed mid-boot and the boot starts over under TCG.
+   */
+  onAccel?: (accel: Accel, why: string, kvmFailure?: string) => void;
+  /** Called before the KVM probe, which takes up to 12 s once per machine (per QEMU and kernel). */
   onProbe?: () => void;
 }
 
 export type { TestBootResult };
-
-/** The files QEMU needs for a UEFI boot: OVMF's code, a template of its variables, and iPXE's EFI ROM for the NIC. */
-export interface UefiFiles {
-  code: string;
-  vars: string;
-  rom: string;
-}
-
-/** Debian's paths, the fallback when QEMU's firmware descriptors name none. */
-export const UEFI_FILES: UefiFiles = {
-  code: '/usr/share/OVMF/OVMF_CODE_4M.fd',
-  vars: '/usr/share/OVMF/OVMF_VARS_4M.fd',
-  rom: '/usr/lib/ipxe/qemu/efi-virtio.rom',
-};
-
-/** Where distributions keep QEMU's firmware descriptors (docs/interop/firmware.json), in QEMU's order. */
-const DESCRIPTOR_DIRS = ['/etc/qemu/firmware', '/usr/share/qemu/firmware'];
-const ROM_CANDIDATES = [
-  '/usr/lib/ipxe/qemu/efi-virtio.rom',
-  '/usr/share/ipxe/qemu/efi-virtio.rom',
-  '/usr/share/qemu/efi-virtio.rom',
-];
-
-interface FirmwareDescriptor {
-  'interface-types'?: string[];
-  mapping?: { device?: string; executable?: { filename?: string }; 'nvram-template'?: { filename?: string } };
-  targets?: { architecture?: string }[];
-  features?: string[];
-}
-
-/**
- * OVMF without Secure Boot as QEMU's firmware descriptors name it, which
- * works on any distribution that ships them; Debian's paths otherwise. The
- * EFI iPXE ROM from the first place that has it.
- */
-export async function findUefiFiles(): Promise<UefiFiles> {
-  let code: string | undefined;
-  let vars: string | undefined;
-  for (const dir of DESCRIPTOR_DIRS) {
-    const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.json')).sort();
-    for (const name of names) {
-      const d = await readFile(join(dir, name), 'utf8').then(
-        (text) => JSON.parse(text) as FirmwareDescriptor,
-        () => undefined,
-      );
-      const executable = d?.mapping?.executable?.filename;
-      const template = d?.mapping?.['nvram-template']?.filename;
-      if (
-        d?.['interface-types']?.includes('uefi') &&
-        d.mapping?.device === 'flash' &&
-        d.targets?.some((t) => t.architecture === 'x86_64') &&
-        !d.features?.some((f) => f === 'secure-boot' || f === 'requires-smm' || f === 'enrolled-keys') &&
-        executable &&
-        template &&
-        (await exists(executable)) &&
-        (await exists(template))
-      ) {
-        code = executable;
-        vars = template;
-        break;
-      }
-    }
-    if (code) break;
-  }
-  if (!code || !vars) {
-    if (!(await exists(UEFI_FILES.code)) || !(await exists(UEFI_FILES.vars))) {
-      throw new NetbootError('UEFI test boots need OVMF, which is missing; install it with: apt-get install ovmf');
-    }
-    code = UEFI_FILES.code;
-    vars = UEFI_FILES.vars;
-  }
-  let rom: string | undefined;
-  for (const candidate of ROM_CANDIDATES) {
-    if (await exists(candidate)) {
-      rom = candidate;
-      break;
-    }
-  }
-  if (!rom) {
-    throw new NetbootError(
-      "UEFI netboots need iPXE's EFI ROM for QEMU (efi-virtio.rom), which is missing; install it with: apt-get install ipxe-qemu",
-    );
-  }
-  return { code, vars, rom };
-}
 
 export interface QemuMachine {
   firmware: Firmware;
@@ -242,6 +88,8 @@ export interface QemuMachine {
   serconFile?: string | undefined;
   /** UEFI: OVMF and iPXE's ROM ({@link findUefiFiles}), `vars` being this boot's writable copy of OVMF's variables. */
   uefi?: UefiFiles | undefined;
+  /** The boot file QEMU's DHCP names: netboot.ipxe, or the iPXE binary a UEFI boot chainloads. */
+  bootfile?: string | undefined;
 }
 
 const comma = (path: string): string => resolve(path).replace(/,/g, ',,');
@@ -250,7 +98,8 @@ const comma = (path: string): string => resolve(path).replace(/,/g, ',,');
  * QEMU's arguments for a test boot. Under BIOS, `serconFile` holds the serial
  * port's address (2 bytes): SeaBIOS then copies the screen to the serial
  * console, so the firmware's and iPXE's messages are seen too. Under UEFI,
- * OVMF writes its console to the serial port itself. Pure: tested on its own.
+ * OVMF writes its console to the serial port itself, and gets a random-number
+ * device (OVMF 2025 will not netboot without one). Pure: tested on its own.
  */
 export function qemuArgs(machine: QemuMachine): string[] {
   const args = [
@@ -279,6 +128,8 @@ export function qemuArgs(machine: QemuMachine): string[] {
       `if=pflash,format=raw,unit=0,readonly=on,file=${comma(machine.uefi.code)}`,
       '-drive',
       `if=pflash,format=raw,unit=1,file=${comma(machine.uefi.vars)}`,
+      '-device',
+      'virtio-rng-pci',
     );
   } else if (machine.serconFile) {
     args.push('-fw_cfg', `name=etc/sercon-port,file=${comma(machine.serconFile)}`);
@@ -293,103 +144,15 @@ export function qemuArgs(machine: QemuMachine): string[] {
       'usb-storage,bus=xhci.0,drive=stick,bootindex=1',
     );
   } else if (machine.tftpDir) {
-    const rom = machine.uefi ? `,romfile=${comma(machine.uefi.rom)}` : '';
+    const rom = machine.uefi?.rom ? `,romfile=${comma(machine.uefi.rom)}` : '';
     args.push(
       '-netdev',
-      `user,id=net0,restrict=on,tftp=${comma(machine.tftpDir)},bootfile=netboot.ipxe`,
+      `user,id=net0,restrict=on,tftp=${comma(machine.tftpDir)},bootfile=${(machine.bootfile ?? 'netboot.ipxe').replace(/,/g, ',,')}`,
       '-device',
       `virtio-net-pci,netdev=net0,bootindex=1${rom}`,
     );
   } else throw new Error('a test boot needs a boot folder or a USB image');
   return args;
-}
-
-/** SeaBIOS reads the serial console's port as a little-endian number: COM1 is 0x3f8. */
-async function serconFile(stateDir: string): Promise<string> {
-  const file = join(stateDir, 'sercon-port');
-  if (!(await exists(file))) {
-    await mkdir(stateDir, { recursive: true });
-    await writeFile(file, Buffer.from([0xf8, 0x03]));
-  }
-  return file;
-}
-
-const PROBE_SECONDS = 10;
-let memo: Promise<{ accel: Accel; why: string }> | undefined;
-
-/**
- * KVM when it can start a guest, TCG otherwise. `/dev/kvm` existing is not
- * enough (nested virtualisation can hang a guest), so a guest is started
- * under KVM once (SeaBIOS, which prints its banner on the serial console),
- * and the answer is kept in `stateDir` for this machine.
- */
-export async function chooseAccel(stateDir?: string, onProbe?: () => void): Promise<{ accel: Accel; why: string }> {
-  const forced = process.env.NETBOOT_COMPOSER_ACCEL;
-  if (forced === 'kvm' || forced === 'tcg') return { accel: forced, why: 'set by NETBOOT_COMPOSER_ACCEL' };
-  memo ??= probe(stateDir, onProbe).catch((error: unknown) => {
-    memo = undefined;
-    throw error;
-  });
-  return memo;
-}
-
-async function probe(stateDir?: string, onProbe?: () => void): Promise<{ accel: Accel; why: string }> {
-  if (!(await exists('/dev/kvm', constants.R_OK | constants.W_OK))) {
-    return { accel: 'tcg', why: '/dev/kvm is not usable, so QEMU emulates the CPU (slower)' };
-  }
-  const qemu = requireTool('qemu-system-x86_64');
-  const version = (await runTool('qemu-system-x86_64', ['--version'], { what: 'qemu --version' })).split('\n')[0] ?? '';
-  const key = `${version} ${release()} seabios`;
-  const dir = stateDir ?? defaultStateDir();
-  const stateFile = join(dir, 'kvm-probe.json');
-  const saved = await readFile(stateFile, 'utf8').then(
-    (text) => JSON.parse(text) as { key: string; kvm: boolean },
-    () => undefined,
-  );
-  if (saved?.key === key) {
-    return saved.kvm
-      ? { accel: 'kvm', why: 'KVM starts guests on this machine' }
-      : { accel: 'tcg', why: 'KVM does not start guests on this machine (probed earlier), so QEMU emulates the CPU' };
-  }
-  onProbe?.();
-  const subprocess = execa(
-    qemu,
-    [
-      '-accel',
-      'kvm',
-      '-cpu',
-      'host',
-      '-m',
-      '64',
-      '-nodefaults',
-      '-display',
-      'none',
-      '-serial',
-      'stdio',
-      '-monitor',
-      'none',
-      '-no-reboot',
-      '-fw_cfg',
-      `name=etc/sercon-port,file=${comma(await serconFile(dir))}`,
-    ],
-    { reject: false, timeout: PROBE_SECONDS * 1000, forceKillAfterDelay: KILL_GRACE_MS, stdin: 'ignore' },
-  );
-  let kvm = false;
-  subprocess.stdout?.on('data', (chunk: Buffer) => {
-    if (!kvm && chunk.toString('latin1').includes('SeaBIOS')) {
-      kvm = true;
-      subprocess.kill();
-    }
-  });
-  await subprocess;
-  await mkdir(dirname(stateFile), { recursive: true });
-  await writeFile(stateFile, `${JSON.stringify({ key, kvm })}\n`);
-  return kvm
-    ? { accel: 'kvm', why: 'KVM starts guests on this machine' }
-    : {
-        accel: 'tcg',
-        why: `KVM did not start a guest within ${PROBE_SECONDS} s here, so QEMU emulates the CPU (slower)`,
-      };
 }
 
 /** Keep the last `count` lines. */
@@ -437,7 +200,8 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
     );
   }
   const qemu = requireTool('qemu-system-x86_64');
-  const uefi = firmware === 'uefi' ? await findUefiFiles() : undefined;
+  const uefi =
+    firmware === 'uefi' ? await findUefiFiles(process.env, { netboot: options.dir !== undefined }) : undefined;
   const context = await failureContext(options.dir, script, firmware);
   const stateDir = options.stateDir ?? defaultStateDir();
   const chosen = options.accel
@@ -447,97 +211,179 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
 
   const scratch = await mkdtemp(join(tmpdir(), 'netboot-composer-vm-'));
   const tail = new Tail(30);
+  let accel = chosen.accel;
+  let kvmFailure: string | undefined;
   let verdict: { passed: boolean; reason: string } | undefined;
-  let timer: NodeJS.Timeout | undefined;
   try {
-    // OVMF writes its variables: each boot gets its own copy of the template.
-    let uefiCopy: UefiFiles | undefined;
-    if (uefi) {
-      uefiCopy = { ...uefi, vars: join(scratch, 'OVMF_VARS.fd') };
-      await copyFile(uefi.vars, uefiCopy.vars);
-    }
-    const args = qemuArgs({
-      firmware,
-      memoryMiB: options.memoryMiB,
-      accel: chosen.accel,
-      tftpDir: options.dir,
-      usbImage: options.usbImage,
-      serconFile: firmware === 'bios' ? await serconFile(stateDir) : undefined,
-      uefi: uefiCopy,
-    });
-    const subprocess = execa(qemu, args, {
-      reject: false,
-      stdin: 'ignore',
-      forceKillAfterDelay: KILL_GRACE_MS,
-      cancelSignal: options.signal,
-    });
-    const settle = (passed: boolean, reason: string): void => {
-      if (verdict) return;
-      verdict = { passed, reason };
-      subprocess.kill();
-    };
-    timer = setTimeout(
-      () => settle(false, `the expected output did not appear within ${options.timeoutSeconds} s`),
-      options.timeoutSeconds * 1000,
-    );
-    let qemuSaid: string | undefined;
-    let guestSpoke = false;
-    const onLine = (raw: string, fromQemu: boolean): void => {
-      const line = cleanConsoleLine(raw);
-      // QEMU's own notes (that we stopped it, that fw_cfg names usually start
-      // with opt/) are not the guest's output.
-      if (!line.trim() || QEMU_NOTE.test(line)) return;
-      tail.push(line);
-      options.onLine?.(line);
-      // QEMU's own errors (on stderr) are not the guest's: they are not judged as console lines.
-      if (fromQemu) {
-        qemuSaid = line.replace(/^qemu-system-\S+: /, '').trim();
-        return;
+    const tftpDir =
+      options.dir !== undefined && uefi?.chainload
+        ? await chainloadRoot(scratch, options.dir, uefi.chainload)
+        : options.dir;
+    for (let attempt = 1; ; attempt++) {
+      const run = await runQemu({
+        qemu,
+        options,
+        tail,
+        args: qemuArgs({
+          firmware,
+          memoryMiB: options.memoryMiB,
+          accel,
+          tftpDir,
+          bootfile: uefi?.chainload && tftpDir ? basename(uefi.chainload) : undefined,
+          usbImage: options.usbImage,
+          serconFile: firmware === 'bios' ? await serconFile(stateDir) : undefined,
+          // OVMF writes its variables: each boot (a restart too) gets its own copy of the template.
+          uefi: uefi ? { ...uefi, vars: await copyVars(uefi.vars, scratch, attempt) } : undefined,
+        }),
+        watchKvm: accel === 'kvm',
+        failureIn:
+          uefi?.chainload && tftpDir
+            ? (line) => failureIn(line, context) ?? chainloadLoopIn(line, uefi.chainload!)
+            : (line) => failureIn(line, context),
+      });
+      if (run.kvmFailure === undefined) {
+        verdict = run.verdict;
+        break;
       }
-      guestSpoke = true;
-      if (options.expect.test(line)) settle(true, line.trim());
-      else {
-        const failure = failureIn(line, context);
-        if (failure) settle(false, failure);
-      }
-    };
-    if (options.onData) {
-      const onData = options.onData;
-      // One decoder for the stream: a character split between chunks stays whole.
-      const decoder = new StringDecoder('utf8');
-      subprocess.stdout?.on('data', (chunk: Buffer) => onData(decoder.write(chunk)));
-    }
-    onLines(subprocess.stdout, (line) => onLine(line, false));
-    onLines(subprocess.stderr, (line) => onLine(line, true));
-    const result = await subprocess;
-    if (!verdict) {
-      if (options.signal?.aborted) verdict = { passed: false, reason: 'the test boot was stopped' };
-      else if (result.exitCode === 0)
-        verdict = { passed: false, reason: 'the guest powered off without printing the expected output' };
-      else if (!guestSpoke && qemuSaid) verdict = { passed: false, reason: `QEMU could not start the VM: ${qemuSaid}` };
-      else {
-        const last = qemuSaid ?? tail.lines.at(-1)?.trim();
-        verdict = {
-          passed: false,
-          reason: `QEMU stopped with exit code ${result.exitCode ?? 'none'}${last ? `: ${last}` : ''}`,
-        };
-      }
+      // KVM cannot run this boot: QEMU said so (and would wait forever, paused).
+      // Start the same boot again under TCG, and remember for the next ones.
+      kvmFailure = run.kvmFailure;
+      accel = 'tcg';
+      await rememberKvmUnusable(kvmFailure, stateDir);
+      const why = `KVM failed in this boot (${kvmFailure}), so it starts again under TCG; later boots use TCG until QEMU or the kernel changes`;
+      options.onAccel?.('tcg', why, kvmFailure);
+      options.onData?.(`\r\n--- ${why} ---\r\n`);
     }
   } finally {
-    clearTimeout(timer);
     await rm(scratch, { recursive: true, force: true });
   }
-  if (!verdict!.passed) {
-    verdict!.reason = withRamHint(verdict!.reason, options.memoryMiB, await recordedRamBytes(options));
+  if (!verdict.passed) {
+    verdict.reason = withRamHint(verdict.reason, options.memoryMiB, await recordedRamBytes(options));
   }
   return {
-    ...verdict!,
-    accel: chosen.accel,
+    ...verdict,
+    accel,
+    ...(kvmFailure !== undefined ? { kvmFailure } : {}),
     firmware,
     memoryMiB: options.memoryMiB,
+    // The whole time, the failed KVM start included.
     seconds: (performance.now() - started) / 1000,
     lastLines: tail.lines,
   };
+}
+
+/** A writable copy of OVMF's variables for one boot. */
+async function copyVars(template: string, scratch: string, attempt: number): Promise<string> {
+  const vars = join(scratch, `OVMF_VARS-${attempt}.fd`);
+  await copyFile(template, vars);
+  return vars;
+}
+
+/**
+ * A TFTP root for a UEFI boot that chainloads iPXE: the boot folder's files
+ * (as links), the iPXE binary that the firmware's PXE loads, and the script
+ * that iPXE then runs instead of loading itself again.
+ */
+async function chainloadRoot(scratch: string, dir: string, loader: string): Promise<string> {
+  const root = join(scratch, 'tftp');
+  await mkdir(root);
+  for (const name of await readdir(dir)) await symlink(resolve(dir, name), join(root, name));
+  for (const name of [basename(loader), 'autoexec.ipxe']) await rm(join(root, name), { force: true });
+  await copyFile(loader, join(root, basename(loader)));
+  await writeFile(join(root, 'autoexec.ipxe'), CHAINLOAD_AUTOEXEC);
+  return root;
+}
+
+/**
+ * One QEMU run: the console watched until the expected line, a failure, the
+ * timeout (its clock starts with this run) or, under KVM, QEMU's own KVM
+ * failure, which ends the run at once for a restart under TCG.
+ */
+async function runQemu(run: {
+  qemu: string;
+  args: string[];
+  options: TestBootOptions;
+  tail: Tail;
+  watchKvm: boolean;
+  /** Judges a guest's console line: a failure reason, or undefined. */
+  failureIn: (line: string) => string | undefined;
+}): Promise<{ verdict: { passed: boolean; reason: string }; kvmFailure?: undefined } | { kvmFailure: string }> {
+  const { options, tail } = run;
+  const subprocess = execa(run.qemu, run.args, {
+    reject: false,
+    stdin: 'ignore',
+    forceKillAfterDelay: KILL_GRACE_MS,
+    cancelSignal: options.signal,
+  });
+  let verdict: { passed: boolean; reason: string } | undefined;
+  let kvmFailure: string | undefined;
+  const settle = (passed: boolean, reason: string): void => {
+    if (verdict || kvmFailure) return;
+    verdict = { passed, reason };
+    subprocess.kill();
+  };
+  const timer = setTimeout(
+    () => settle(false, `the expected output did not appear within ${options.timeoutSeconds} s`),
+    options.timeoutSeconds * 1000,
+  );
+  let qemuSaid: string | undefined;
+  let guestSpoke = false;
+  const onLine = (raw: string, fromQemu: boolean): void => {
+    const line = cleanConsoleLine(raw);
+    // QEMU's own notes (that we stopped it, that fw_cfg names usually start
+    // with opt/) are not the guest's output.
+    if (!line.trim() || QEMU_NOTE.test(line)) return;
+    tail.push(line);
+    options.onLine?.(line);
+    if (run.watchKvm && !verdict && !kvmFailure) {
+      const failure = kvmFailureIn(line);
+      if (failure) {
+        kvmFailure = failure;
+        subprocess.kill();
+        return;
+      }
+    }
+    // QEMU's own errors (on stderr) are not the guest's: they are not judged as console lines.
+    if (fromQemu) {
+      qemuSaid = line.replace(/^qemu-system-\S+: /, '').trim();
+      return;
+    }
+    guestSpoke = true;
+    if (options.expect.test(line)) settle(true, line.trim());
+    else {
+      const failure = run.failureIn(line);
+      if (failure) settle(false, failure);
+    }
+  };
+  if (options.onData) {
+    const onData = options.onData;
+    // One decoder for the stream: a character split between chunks stays whole.
+    const decoder = new StringDecoder('utf8');
+    subprocess.stdout?.on('data', (chunk: Buffer) => onData(decoder.write(chunk)));
+  }
+  onLines(subprocess.stdout, (line) => onLine(line, false));
+  onLines(subprocess.stderr, (line) => onLine(line, true));
+  let result;
+  try {
+    result = await subprocess;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (kvmFailure !== undefined && !options.signal?.aborted) return { kvmFailure };
+  if (!verdict) {
+    if (options.signal?.aborted) verdict = { passed: false, reason: 'the test boot was stopped' };
+    else if (result.exitCode === 0)
+      verdict = { passed: false, reason: 'the guest powered off without printing the expected output' };
+    else if (!guestSpoke && qemuSaid) verdict = { passed: false, reason: `QEMU could not start the VM: ${qemuSaid}` };
+    else {
+      const last = qemuSaid ?? tail.lines.at(-1)?.trim();
+      verdict = {
+        passed: false,
+        reason: `QEMU stopped with exit code ${result.exitCode ?? 'none'}${last ? `: ${last}` : ''}`,
+      };
+    }
+  }
+  return { verdict };
 }
 
 /** QEMU's own notes on stderr, which are not the guest's output. */

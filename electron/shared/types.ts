@@ -147,18 +147,26 @@ export interface TestBootResult {
   passed: boolean;
   /** Why it failed, in one sentence; the matched line when it passed. */
   reason: string;
+  /** The accelerator that ran the boot to its end (TCG after a KVM failure). */
   accel: Accel;
+  /** QEMU's words when KVM failed mid-boot and the boot started again under TCG. */
+  kvmFailure?: string | undefined;
   firmware: Firmware;
   memoryMiB: number;
+  /** The whole time, a failed KVM start included. */
   seconds: number;
   /** The last console lines, for the report. */
   lastLines: string[];
 }
 
-/** Events of a test boot, in order: boot-start, accel, console output, then the result. */
+/**
+ * Events of a test boot, in order: boot-start, accel, console output, then
+ * the result. A second accel event, with `kvmFailure`, says that KVM failed
+ * mid-boot and the boot started again under TCG.
+ */
 export type BootEvent =
   | { event: 'boot-start'; firmware: Firmware; medium: 'network' | 'usb'; memoryMiB: number }
-  | { event: 'accel'; accel: Accel; why: string }
+  | { event: 'accel'; accel: Accel; why: string; kvmFailure?: string | undefined }
   /** Raw serial console output, escape sequences and all (for a terminal). */
   | { event: 'console'; data: string }
   | ({ event: 'boot-result' } & TestBootResult);

@@ -193,7 +193,7 @@ function Panel({ boot }: { boot: BootRun }) {
         )}
       </div>
       {boot.accel ? (
-        <p className="accel" data-testid="accel">
+        <p className={boot.accel.kvmFailure ? 'accel accel-fallback' : 'accel'} data-testid="accel">
           <strong>{boot.accel.accel.toUpperCase()}</strong>
           <span className="muted">: {boot.accel.why}</span>
         </p>

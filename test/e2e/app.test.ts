@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findIpxeLoaders } from '../../electron/pipeline/tftp.ts';
 import { buildRenderer, launchChromium, openApp, type AppHarness } from '../helpers/app-harness.ts';
 import { ROOT, tempDir } from '../helpers/fixtures.ts';
 
@@ -194,11 +195,10 @@ describe('the app, in Chromium, with the real main-process handlers and pipeline
       expect(served[name], name).toBe(built[name]);
     }
     expect(Object.keys(served)).toEqual(expect.arrayContaining(['dnsmasq-proxy-dhcp.conf', 'dnsmasq-full-dhcp.conf']));
-    for (const loader of ['undionly.kpxe', 'snponly.efi', 'ipxe.efi']) {
-      expect(
-        (await readFile(join(tftpDir, loader))).equals(await readFile(join('/usr/lib/ipxe', loader))),
-        loader,
-      ).toBe(true);
+    for (const loader of ['undionly.kpxe', 'snponly.efi', 'ipxe.efi'] as const) {
+      expect((await readFile(join(tftpDir, loader))).equals(await readFile(findIpxeLoaders()[loader]!)), loader).toBe(
+        true,
+      );
     }
     const notes = await exportCard.getByRole('list', { name: 'Notes' }).textContent();
     expect(notes).toContain('machines running iPXE load nixos/netboot.ipxe');

@@ -12,7 +12,7 @@
  */
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { UEFI_FILES } from '../../electron/pipeline/boot.ts';
+import { findUefiFiles } from '../../electron/pipeline/boot.ts';
 import { exportTo } from '../../electron/pipeline/export.ts';
 import { exportTftp } from '../../electron/pipeline/tftp.ts';
 import { runCli, tempDir } from '../helpers/fixtures.ts';
@@ -77,7 +77,7 @@ describe.skipIf(problem !== undefined)(
         const line = /dhcp-boot=tag:ipxe,\S+netboot\.ipxe/.exec(summary.notes.map((n) => n.message).join('\n'))![0];
         const result = await netboot({
           firmware: 'uefi',
-          rom: UEFI_FILES.rom,
+          rom: (await findUefiFiles()).rom,
           config: [
             'dhcp-range=10.77.0.100,10.77.0.199,12h',
             'port=0',

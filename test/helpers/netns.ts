@@ -9,7 +9,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { UEFI_FILES } from '../../electron/pipeline/boot.ts';
+import { findUefiFiles } from '../../electron/pipeline/boot.ts';
 import { DEMO_MARKER } from '../../electron/pipeline/demo.ts';
 import { tempDir } from './fixtures.ts';
 
@@ -46,11 +46,13 @@ export async function netboot(boot: NetBoot): Promise<{ console: string; dnsmasq
   );
   // UEFI: OVMF with its own copy of the variables. BIOS: SeaBIOS copies its
   // screen (and iPXE's) to the serial console (port 0x3f8), for the report.
+  // (OVMF 2025 netboots only with a random-number device.)
+  const uefi = await findUefiFiles();
   const firmware =
     boot.firmware === 'uefi'
-      ? `-drive if=pflash,format=raw,unit=0,readonly=on,file=${UEFI_FILES.code} -drive if=pflash,format=raw,unit=1,file=${dir}/vars.fd`
+      ? `-drive if=pflash,format=raw,unit=0,readonly=on,file=${uefi.code} -drive if=pflash,format=raw,unit=1,file=${dir}/vars.fd -device virtio-rng-pci`
       : `-fw_cfg name=etc/sercon-port,file=${dir}/sercon-port`;
-  if (boot.firmware === 'uefi') await copyFile(UEFI_FILES.vars, join(dir, 'vars.fd'));
+  if (boot.firmware === 'uefi') await copyFile(uefi.vars, join(dir, 'vars.fd'));
   else await writeFile(join(dir, 'sercon-port'), Buffer.from([0xf8, 0x03]));
   const rom = boot.rom === undefined ? '' : `,romfile=${boot.rom}`;
   const server = `const http = require('node:http'), fs = require('node:fs');

@@ -10,13 +10,20 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exportTo } from '../../electron/pipeline/export.ts';
-import { exportTftp, FULL_SNIPPET, PROXY_SNIPPET } from '../../electron/pipeline/tftp.ts';
+import {
+  exportTftp,
+  findIpxeLoaders,
+  FULL_SNIPPET,
+  type LoaderName,
+  PROXY_SNIPPET,
+} from '../../electron/pipeline/tftp.ts';
 import { OutDir } from '../../electron/pipeline/output.ts';
 import type { BuildEvent, ExportSummary } from '../../electron/shared/types.ts';
 import { buildFixture, runCli, tempDir } from '../helpers/fixtures.ts';
 
 const run = promisify(execFile);
-const IPXE = '/usr/lib/ipxe';
+/** Where this machine's release keeps the loaders (/usr/lib/ipxe on Debian). */
+const loaderPath = (name: string): string => findIpxeLoaders()[name as LoaderName]!;
 const BOOT_FILES = ['bzImage', 'initrd', 'manifest', 'nix-store', 'netboot.ipxe'];
 const LOADERS = ['undionly.kpxe', 'snponly.efi', 'ipxe.efi'];
 
@@ -85,7 +92,7 @@ describe('the TFTP export', () => {
     const after = await snapshot(root);
     for (const [name, data] of Object.entries(foreign)) expect(after[name], name).toBe(data);
     for (const name of BOOT_FILES) expect(after[`demo/${name}`], name).toBe(await bytes(join(folderA, name)));
-    for (const name of LOADERS) expect(after[name], name).toBe(await bytes(join(IPXE, name)));
+    for (const name of LOADERS) expect(after[name], name).toBe(await bytes(loaderPath(name)));
     expect(Object.keys(after).sort()).toEqual(
       [
         ...Object.keys(foreign),
@@ -187,7 +194,7 @@ describe('the TFTP export', () => {
       expect(after[`lab/a/${name}`], name).toBe(await bytes(join(folderA, name)));
       expect(after[`lab/b/${name}`], name).toBe(await bytes(join(folderB, name)));
     }
-    for (const name of LOADERS) expect(after[name], name).toBe(await bytes(join(IPXE, name)));
+    for (const name of LOADERS) expect(after[name], name).toBe(await bytes(loaderPath(name)));
     expect(await readFile(join(root, 'lab/b', PROXY_SNIPPET), 'utf8')).toContain(
       'dhcp-boot=tag:ipxe,lab/b/netboot.ipxe,,',
     );

@@ -133,6 +133,33 @@ describe('Test boot', () => {
     expect(screen.queryByRole('region', { name: 'Serial console' })).toBeNull();
   });
 
+  it('says in one line when KVM failed mid-boot and the boot started again under TCG', async () => {
+    const boot = later<TestBootResult>();
+    const { fake, store, user } = await atResult({ 'boot:start': boot.answer });
+    await user.click(screen.getByRole('button', { name: 'Test boot' }));
+    const jobId = bootJob(store);
+    const why =
+      'KVM failed in this boot (KVM internal error. Suberror: 1), so it starts again under TCG; later boots use TCG until QEMU or the kernel changes';
+    act(() => {
+      fake.emit({ jobId, event: { event: 'accel', accel: 'kvm', why: 'KVM runs iPXE on this machine' } });
+      fake.emit({ jobId, event: { event: 'console', data: 'SeaBIOS (version 1.16.2)\r\n' } });
+    });
+    expect(screen.getByTestId('accel').textContent).toBe('KVM: KVM runs iPXE on this machine');
+    expect(screen.getByTestId('accel').className).toBe('accel');
+    act(() => {
+      fake.emit({
+        jobId,
+        event: { event: 'accel', accel: 'tcg', why, kvmFailure: 'KVM internal error. Suberror: 1' },
+      });
+      fake.emit({ jobId, event: { event: 'console', data: `\r\n--- ${why} ---\r\n` } });
+    });
+    expect(screen.getByTestId('accel').textContent).toBe(`TCG: ${why}`);
+    expect(screen.getByTestId('accel').className).toBe('accel accel-fallback');
+    expect(consoleText()).toContain(`--- ${why} ---`);
+    await act(async () => boot.resolve(ok({ ...RESULT, kvmFailure: 'KVM internal error. Suberror: 1' })));
+    expect(within(panel()).getByRole('status').textContent).toContain('TCG, 512 MiB of RAM');
+  });
+
   it('stops on Stop (main cancels the job), and a failed boot says why and points at the console', async () => {
     let boot = later<TestBootResult>();
     const { fake, store, user } = await atResult({ 'boot:start': () => boot.answer(), 'job:cancel': () => ok(true) });

@@ -1,12 +1,36 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  chainloadLoopIn,
   cleanConsoleLine,
+  efiRomIsIpxe,
   failureIn,
-  qemuArgs,
   findUefiFiles,
-  UEFI_FILES,
+  kvmFailureIn,
+  kvmProbeArgs,
+  PROBE_PASS,
+  qemuArgs,
+  romImages,
   withRamHint,
 } from '../../electron/pipeline/boot.ts';
+import { tempDir } from '../helpers/fixtures.ts';
+
+const UEFI = { code: '/fw/OVMF_CODE_4M.fd', vars: '/fw/OVMF_VARS_4M.fd', rom: '/fw/efi-virtio.rom' };
+
+/** A PCI option ROM image: header, PCIR structure, code type, `body` inside, padded to 512 bytes. */
+function romImage(codeType: number, body: string, last: boolean): Buffer {
+  const image = Buffer.alloc(Math.ceil((0x40 + body.length) / 512) * 512);
+  image[0] = 0x55;
+  image[1] = 0xaa;
+  image.writeUInt16LE(0x1c, 0x18);
+  image.write('PCIR', 0x1c, 'latin1');
+  image.writeUInt16LE(image.length / 512, 0x1c + 0x10);
+  image[0x1c + 0x14] = codeType;
+  image[0x1c + 0x15] = last ? 0x80 : 0;
+  image.write(body, 0x40, 'latin1');
+  return image;
+}
 
 describe('test boots', () => {
   it("netboots through QEMU's own TFTP, with the guest's network restricted to it", () => {
@@ -35,24 +59,122 @@ describe('test boots', () => {
       memoryMiB: 1024,
       accel: 'tcg',
       tftpDir: '/b',
-      uefi: { ...UEFI_FILES, vars: '/tmp/vm/vars.fd' },
+      uefi: { ...UEFI, vars: '/tmp/vm/vars.fd' },
     }).join(' ');
-    expect(args).toContain(`-drive if=pflash,format=raw,unit=0,readonly=on,file=${UEFI_FILES.code}`);
+    expect(args).toContain(`-drive if=pflash,format=raw,unit=0,readonly=on,file=${UEFI.code}`);
     expect(args).toContain('-drive if=pflash,format=raw,unit=1,file=/tmp/vm/vars.fd');
-    expect(args).toContain(`virtio-net-pci,netdev=net0,bootindex=1,romfile=${UEFI_FILES.rom}`);
+    expect(args).toContain(`virtio-net-pci,netdev=net0,bootindex=1,romfile=${UEFI.rom}`);
+    expect(args).toContain('bootfile=netboot.ipxe');
+    // OVMF 2025.02 (Debian 13) drops to its shell instead of netbooting without an RNG.
+    expect(args).toContain('-device virtio-rng-pci');
     expect(args).not.toContain('sercon');
     expect(() => qemuArgs({ firmware: 'uefi', memoryMiB: 512, accel: 'tcg', tftpDir: '/b' })).toThrow();
+    // A ROM that is not iPXE: the firmware's PXE loads iPXE, named as the boot file.
+    expect(
+      qemuArgs({
+        firmware: 'uefi',
+        memoryMiB: 512,
+        accel: 'tcg',
+        tftpDir: '/scratch/tftp',
+        bootfile: 'snponly.efi',
+        uefi: { ...UEFI, chainload: '/usr/lib/ipxe/snponly.efi' },
+      }).join(' '),
+    ).toContain('tftp=/scratch/tftp,bootfile=snponly.efi');
+    expect(
+      qemuArgs({ firmware: 'bios', memoryMiB: 512, accel: 'tcg', tftpDir: '/b', serconFile: '/s' }).join(' '),
+    ).not.toContain('virtio-rng');
   });
 
-  it("finds OVMF without Secure Boot through QEMU's firmware descriptors", async () => {
+  it('tells an EFI ROM with iPXE (Debian 12) from a bare network driver (Debian 13)', () => {
+    // Each has a BIOS iPXE image first; only the EFI image (code type 3) counts.
+    const bios = romImage(0, 'iPXE (PCI 00:02.0)', false);
+    expect(efiRomIsIpxe(Buffer.concat([bios, romImage(3, 'iPXE>  http://ipxe.org', true)]))).toBe(true);
+    expect(efiRomIsIpxe(Buffer.concat([bios, romImage(3, 'VirtioNetDxe SNP driver', true)]))).toBe(false);
+    expect(efiRomIsIpxe(romImage(0, 'iPXE', true))).toBe(false);
+    expect(efiRomIsIpxe(Buffer.from('not a ROM, but iPXE'))).toBe(false);
+    expect(romImages(Buffer.concat([bios, romImage(3, 'x', true), romImage(3, 'after the last', true)]))).toHaveLength(
+      2,
+    );
+  });
+
+  it("finds OVMF without Secure Boot through QEMU's firmware descriptors, and the NIC's EFI ROM", async () => {
     // Debian's ovmf lists secure-boot builds first (40-, 50-); those would
     // refuse an unsigned iPXE. The plain one is picked.
-    const files = await findUefiFiles();
-    expect(files).toEqual({
-      code: '/usr/share/OVMF/OVMF_CODE_4M.fd',
-      vars: '/usr/share/OVMF/OVMF_VARS_4M.fd',
-      rom: '/usr/lib/ipxe/qemu/efi-virtio.rom',
-    });
+    const files = await findUefiFiles({});
+    expect(files.code).toMatch(/\/OVMF_CODE[^/]*\.fd$/);
+    expect(files.code).not.toMatch(/secboot|\.ms\.|snakeoil/);
+    expect(files.vars).toMatch(/\/OVMF_VARS[^/]*\.fd$/);
+    expect(files.rom).toMatch(/\/efi-virtio\.rom$/);
+    // Chainloading exactly when the ROM is not iPXE.
+    expect(files.chainload === undefined).toBe(efiRomIsIpxe(await readFile(files.rom!)));
+    // A USB image boots with no network: OVMF only.
+    expect(await findUefiFiles({}, { netboot: false })).toEqual({ code: files.code, vars: files.vars });
+  });
+
+  it('chainloads iPXE when the ROM is only a network driver, and says what is missing', async () => {
+    const dir = await tempDir();
+    const rom = join(dir, 'efi-virtio.rom');
+    await writeFile(rom, Buffer.concat([romImage(0, 'iPXE', false), romImage(3, 'driver', true)]));
+    const ipxe = await tempDir();
+    const env = { NETBOOT_COMPOSER_EFI_ROM: rom, NETBOOT_COMPOSER_IPXE_DIR: ipxe };
+    await expect(findUefiFiles(env)).rejects.toThrow(
+      `${rom} is a network driver without iPXE, so UEFI netboots chainload iPXE, whose snponly.efi or ipxe.efi is missing; install it with: apt-get install ipxe`,
+    );
+    await writeFile(join(ipxe, 'snponly.efi'), 'MZ');
+    expect(await findUefiFiles(env)).toMatchObject({ rom, chainload: join(ipxe, 'snponly.efi') });
+    await expect(findUefiFiles({ NETBOOT_COMPOSER_OVMF_CODE: '/no/such/OVMF_CODE.fd' })).rejects.toThrow(
+      /must both name existing files/,
+    );
+  });
+
+  it('fails a chainloaded iPXE that loads itself again (older than 1.21: no autoexec.ipxe) instead of looping', () => {
+    // iPXE 1.0.0 (2019), chainloaded, takes DHCP's boot file: itself.
+    expect(chainloadLoopIn('tftp://10.0.2.2/snponly.efi... ok', '/usr/lib/ipxe/snponly.efi')).toMatch(
+      /^the chainloaded iPXE \(\/usr\/lib\/ipxe\/snponly\.efi\) loaded itself again instead of running netboot\.ipxe/,
+    );
+    // iPXE 1.21 runs autoexec.ipxe, which chains the boot folder's script.
+    expect(chainloadLoopIn('autoexec.ipxe... ok', '/usr/lib/ipxe/snponly.efi')).toBeUndefined();
+    expect(chainloadLoopIn('netboot.ipxe... ok', '/usr/lib/ipxe/snponly.efi')).toBeUndefined();
+    expect(chainloadLoopIn('  NBP filename is snponly.efi', '/usr/lib/ipxe/snponly.efi')).toBeUndefined();
+  });
+
+  it("recognises QEMU's own KVM failures, in its words, and nothing else", () => {
+    // What QEMU 7.2 and 10 print when KVM cannot run the guest (stderr).
+    expect(kvmFailureIn('KVM internal error. Suberror: 1')).toBe('KVM internal error. Suberror: 1');
+    expect(kvmFailureIn('emulation failure')).toBe('emulation failure');
+    expect(kvmFailureIn('qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69')).toBe(
+      'failed to set MSR 0x10a to 0x69',
+    );
+    expect(
+      kvmFailureIn(
+        "qemu-system-x86_64: ../../target/i386/kvm/kvm.c:3183: kvm_buf_set_msrs: Assertion `ret == cpu->kvm_msr_buf->nmsrs' failed.",
+      ),
+    ).toBe("kvm_buf_set_msrs: Assertion `ret == cpu->kvm_msr_buf->nmsrs' failed.");
+    expect(kvmFailureIn('error: kvm run failed Bad address')).toBe('kvm run failed Bad address');
+    expect(kvmFailureIn('KVM: entry failed, hardware error 0x80000021')).toBe(
+      'KVM: entry failed, hardware error 0x80000021',
+    );
+    // A register dump, iPXE, the kernel and QEMU's notes are not failures.
+    expect(kvmFailureIn('RAX=0000000000000000 RBX=0000000000000000 RCX=0000000000000000')).toBeUndefined();
+    expect(
+      kvmFailureIn('iPXE 1.21.1+git20250501.dad20602+dfsg-1 -- Open Source Network Boot Firmware'),
+    ).toBeUndefined();
+    expect(kvmFailureIn('[    0.000000] Hypervisor detected: KVM')).toBeUndefined();
+    expect(kvmFailureIn('qemu-system-x86_64: terminating on signal 15 from pid 1')).toBeUndefined();
+  });
+
+  it("probes KVM with what BIOS boots run (SeaBIOS and the NIC's iPXE), passing on iPXE's DHCP answer", () => {
+    const args = kvmProbeArgs('/state/sercon').join(' ');
+    expect(args).toContain('-accel kvm -cpu host');
+    expect(args).toContain('-netdev user,id=net0,restrict=on -device virtio-net-pci,netdev=net0,bootindex=1');
+    expect(args).not.toContain('tftp=');
+    expect(args).toContain('-fw_cfg name=etc/sercon-port,file=/state/sercon');
+    // iPXE 1.0.0 (Debian 12) and 1.21.1 (Debian 13).
+    expect(PROBE_PASS.test('Configuring (net0 52:54:00:12:34:56)...... ok')).toBe(true);
+    expect(PROBE_PASS.test('Configuring (net0 52:54:00:12:34:56).................. ok')).toBe(true);
+    expect(PROBE_PASS.test('No more network devices')).toBe(true);
+    expect(PROBE_PASS.test('iPXE (PCI 00:02.0) starting execution...ok')).toBe(false);
+    expect(PROBE_PASS.test('SeaBIOS (version 1.16.2-debian-1.16.2-1)')).toBe(false);
   });
 
   it('boots a USB image as a stick with no network, never writing to it', () => {
@@ -90,11 +212,24 @@ describe('test boots', () => {
     expect(failureIn('Could not boot image: Not enough space (http://ipxe.org/31048006)')).toMatch(
       /^the guest has too little RAM for the image/,
     );
+    // iPXE 1.0.0 (Debian 12) and 1.21.1 (Debian 13) word the same error differently.
     expect(failureIn('tftp://10.0.2.2/nix-store... No such file or directory (http://ipxe.org/2d12608e)')).toBe(
       'iPXE failed: tftp://10.0.2.2/nix-store... No such file or directory (http://ipxe.org/2d12608e)',
     );
+    expect(failureIn('nix-store... Not found (https://ipxe.org/2d12613b)')).toBe(
+      'iPXE failed: nix-store... Not found (https://ipxe.org/2d12613b)',
+    );
+    expect(failureIn('netboot.ipxe.................. Connection timed out (https://ipxe.org/4c126092)')).toMatch(
+      /^iPXE failed: /,
+    );
     expect(failureIn('No bootable device.')).toBe('the firmware found nothing to boot');
     expect(failureIn('BdsDxe: No bootable option or device was found.')).toBe('the firmware found nothing to boot');
+    expect(
+      failureIn(
+        'BdsDxe: loading Boot0005 "EFI Internal Shell" from Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/FvFile(7C04A583-9E3E-4F1C-AD65-E05268D0B4D1)',
+      ),
+    ).toBe('the firmware found nothing to boot and started its EFI shell');
+    expect(failureIn('BdsDxe: loading Boot0001 "UEFI PXEv4 (MAC:525400123456)" from PciRoot(0x0)')).toBeUndefined();
     expect(failureIn('stage 2: demo, NixOS-shaped')).toBeUndefined();
     expect(failureIn('Configuring (net0 52:54:00:12:34:56)...... ok')).toBeUndefined();
   });
