@@ -18,6 +18,20 @@ export default tseslint.config(
     },
   },
   {
+    files: ['electron/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          // /proc/x: Node retries the parent and the child forever, at full CPU.
+          selector: "CallExpression[callee.name='mkdir'] Property[key.name='recursive'][value.value=true]",
+          message:
+            "Node's recursive mkdir never returns on some paths (/proc/x); use makeFolder (electron/pipeline/fsutil.ts).",
+        },
+      ],
+    },
+  },
+  {
     // The pipeline is plain Node: the CLI runs it without Electron.
     files: ['electron/pipeline/**', 'electron/cli/**', 'electron/shared/**'],
     rules: {

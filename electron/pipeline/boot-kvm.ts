@@ -6,13 +6,13 @@
  * QEMU's own KVM failures are recognised the moment they are printed, and
  * the answer is kept per QEMU version and kernel release.
  */
-import { constants, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { constants, readFile, writeFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import type { Accel } from '../shared/types.ts';
 import { defaultStateDir } from './cache.ts';
-import { exists } from './fsutil.ts';
+import { exists, makeFolder } from './fsutil.ts';
 import { KILL_GRACE_MS, onLines, requireTool, runTool } from './tools.ts';
 
 /**
@@ -92,7 +92,7 @@ export function kvmProbeArgs(serconFile: string): string[] {
 export async function serconFile(stateDir: string): Promise<string> {
   const file = join(stateDir, 'sercon-port');
   if (!(await exists(file))) {
-    await mkdir(stateDir, { recursive: true });
+    await makeFolder(stateDir);
     await writeFile(file, Buffer.from([0xf8, 0x03]));
   }
   return file;
@@ -132,7 +132,7 @@ export async function readKvmState(stateDir: string = defaultStateDir()): Promis
 
 async function writeKvmState(stateDir: string, state: KvmState): Promise<void> {
   const file = join(stateDir, KVM_STATE_FILE);
-  await mkdir(dirname(file), { recursive: true });
+  await makeFolder(dirname(file));
   await writeFile(file, `${JSON.stringify(state)}\n`);
 }
 

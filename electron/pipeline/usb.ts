@@ -15,7 +15,7 @@
  * usb-layout.ts; this module runs the tools.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, open, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SCRIPT_NAME } from '../shared/boot-folder.ts';
@@ -24,7 +24,7 @@ import { CanceledError, isAbort, NetbootError, ToolFailedError, ToolMissingError
 import type { ExportHooks } from './export.ts';
 import { copyBytes, exportCanceled, paddedFingerprint, putFile, withPadding, writeWhole } from './export-files.ts';
 import { alignmentPadding, padInitrd } from './initrd.ts';
-import { whyNotWritable } from './fsutil.ts';
+import { makeFolder, whyNotWritable } from './fsutil.ts';
 import { type BootFolderInfo, OutDir, readBootFolderFiles, readRecordText, RECORD_NAME, recordText } from './output.ts';
 import { FILE_PACKAGES, findTool, requireFile, requireTool, runTool } from './tools.ts';
 import {
@@ -219,7 +219,7 @@ export async function makeUsbImage(from: string, file: string, hooks: ExportHook
   await checkImageTarget(target);
   const source = await readSource(from);
   try {
-    await mkdir(dirname(target), { recursive: true });
+    await makeFolder(dirname(target));
   } catch (error) {
     throw new NetbootError(
       `The folder ${dirname(target)} cannot be made (${await whyNotWritable(dirname(target), error)}); choose another place for the image.`,
