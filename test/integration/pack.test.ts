@@ -172,9 +172,31 @@ describe('packing a real closure', () => {
     expect(await folderBytes(out)).toEqual(before);
   });
 
+  /**
+   * The zero bytes that end an initrd on a 4-byte boundary are skipped by the
+   * kernel, but the zstd tool calls them an unknown header: drop 0 to 3 of
+   * them, as the kernel reads past them. Only the true padding decompresses
+   * (fewer leaves zeros, more cuts the frame).
+   */
+  const unzstdPadded = (b: Buffer): Buffer => {
+    let last: unknown;
+    for (let pad = 0; pad <= 3 && (pad === 0 || b[b.length - pad] === 0); pad++) {
+      try {
+        return execFileSync('zstd', ['-dcq'], {
+          input: b.subarray(0, b.length - pad),
+          maxBuffer: 1 << 30,
+          stdio: ['pipe', 'pipe', 'ignore'],
+        });
+      } catch (error) {
+        last = error;
+      }
+    }
+    throw last;
+  };
+
   it.each([
     ['gzip', (b: Buffer) => gunzipSync(b)],
-    ['zstd:3', (b: Buffer) => execFileSync('zstd', ['-dc'], { input: b, maxBuffer: 1 << 30 })],
+    ['zstd:3', unzstdPadded],
     ['xz', (b: Buffer) => execFileSync('xz', ['-dc'], { input: b, maxBuffer: 1 << 30 })],
   ])('compresses the initrds with %s, each store path a separate compressed archive', async (name, decompress) => {
     const plainOut = await tempDir();
