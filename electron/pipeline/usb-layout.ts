@@ -131,10 +131,32 @@ export function syslinuxConfig(boot: UsbBoot): string {
   ].join('\n');
 }
 
-/** The stick's grub.cfg (UEFI), which the GRUB in BOOTX64.EFI reads: boot at once. */
+/**
+ * GRUB lines that make the stick GRUB's root: first the device GRUB was
+ * loaded from (`$cmdpath`, "(hd0,msdos1)/EFI/BOOT"), else the first disk with
+ * our record at its top. A standalone GRUB starts with its root on its own
+ * memdisk, where none of the stick's files are.
+ */
+const FIND_THE_STICK = [
+  'insmod part_msdos',
+  'insmod part_gpt',
+  'insmod fat',
+  `if [ ! -f /${RECORD_NAME} ]; then regexp --set 1:root '^\\((.+)\\)' "$cmdpath"; fi`,
+  `if [ ! -f /${RECORD_NAME} ]; then search --no-floppy --file --set=root /${RECORD_NAME}; fi`,
+];
+
+/**
+ * The stick's grub.cfg (UEFI): find the stick, then boot at once. It finds
+ * its own root because it is not always read through BOOTX64.EFI's embedded
+ * config: Debian 13's GRUB (2.12) reads `EFI/BOOT/grub.cfg` next to itself
+ * directly, with its root still on the memdisk, and the embedded config never
+ * runs. Read either way, the same lines choose the stick.
+ */
 export function grubConfig(boot: UsbBoot): string {
   return [
     `# ${boot.title}, made by Netboot Composer from its netboot.ipxe.`,
+    '# Find the stick (GRUB may read this file before anything chose its root).',
+    ...FIND_THE_STICK,
     'set timeout=0',
     `menuentry ${shellQuote(boot.title)} {`,
     "  echo 'Loading the kernel...'",
@@ -167,19 +189,14 @@ export const GRUB_MODULES = [
 ] as const;
 
 /**
- * The configuration inside BOOTX64.EFI. A standalone GRUB starts with its
- * root on its own memdisk, so it must find the stick: first the device it
- * was loaded from (`$cmdpath`, "(hd0,msdos1)/EFI/BOOT"), else the first disk
- * with our record at its top. The same binary serves every stick and image.
+ * The configuration inside BOOTX64.EFI, for a GRUB that runs it (Debian 12's
+ * 2.06): find the stick, then read its grub.cfg. The same binary serves every
+ * stick and image.
  */
 export const GRUB_EMBEDDED_CONFIG = [
   '# Netboot Composer: find the stick this GRUB was loaded from, then read its grub.cfg.',
-  'insmod part_msdos',
-  'insmod part_gpt',
-  'insmod fat',
+  ...FIND_THE_STICK,
   'insmod all_video',
-  `regexp --set 1:root '^\\((.+)\\)' "$cmdpath"`,
-  `if [ ! -f /${USB_FILES.grubConfig} ]; then search --no-floppy --file --set=root /${RECORD_NAME}; fi`,
   `configfile /${USB_FILES.grubConfig}`,
   `echo 'Netboot Composer: /${USB_FILES.grubConfig} was not found on this stick.'`,
   '',

@@ -3,11 +3,14 @@
  * USB stick with no network, reaches the demo's stage 2 under BIOS
  * (SeaBIOS, syslinux) and under UEFI (OVMF, the standalone GRUB).
  */
+import { execFileSync } from 'node:child_process';
+import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bootMemoryMiB } from '../../electron/pipeline/boot.ts';
 import { DEMO_MARKER } from '../../electron/pipeline/demo.ts';
 import { makeUsbImage } from '../../electron/pipeline/usb.ts';
+import { GRUB_MODULES, USB_FILES } from '../../electron/pipeline/usb-layout.ts';
 import { jsonEvents, qemuProcessesFor, runCli, tempDir } from '../helpers/fixtures.ts';
 
 const BOOT_TIMEOUT = 300_000;
@@ -43,6 +46,41 @@ describe('the demo’s USB image', () => {
       // Its own boot loader started it, from the stick.
       expect(console).toMatch(firmware === 'bios' ? /SYSLINUX 6\.\d+/ : /Welcome to GRUB!/);
       expect(qemuProcessesFor(image)).toEqual([]);
+    },
+    BOOT_TIMEOUT,
+  );
+
+  // Debian 13's GRUB (2.12) reads EFI/BOOT/grub.cfg next to itself directly,
+  // its root still on its memdisk, and never runs the config built into
+  // BOOTX64.EFI. Whichever GRUB is installed here, this one does the same:
+  // its only config reads the stick's grub.cfg and chooses no root.
+  it(
+    'boots under uefi when GRUB reads the stick’s grub.cfg itself, its root still on its memdisk (Debian 13’s GRUB)',
+    async () => {
+      const dir = await tempDir();
+      const reader = join(dir, 'reader.cfg');
+      await writeFile(reader, 'configfile "$cmdpath/grub.cfg"\n');
+      const efi = join(dir, 'BOOTX64.EFI');
+      execFileSync('grub-mkstandalone', [
+        '--format=x86_64-efi',
+        `--output=${efi}`,
+        `--install-modules=${GRUB_MODULES.join(' ')}`,
+        '--modules=part_msdos part_gpt fat',
+        '--locales=',
+        '--themes=',
+        '--fonts=',
+        `boot/grub/grub.cfg=${reader}`,
+      ]);
+      const other = join(dir, 'read directly.img');
+      await copyFile(image, other);
+      execFileSync('mcopy', ['-o', '-i', `${other}@@1M`, efi, `::/${USB_FILES.efiLoader}`], {
+        env: { ...process.env, MTOOLS_SKIP_CHECK: '1' },
+      });
+      const { code, stdout } = await runCli(['test-boot', '--usb-image', other, '--firmware', 'uefi', '--json']);
+      const result = jsonEvents(stdout).at(-1);
+      expect(result).toMatchObject({ event: 'result', passed: true, firmware: 'uefi' });
+      expect(stdout).not.toContain('not found');
+      expect(code).toBe(0);
     },
     BOOT_TIMEOUT,
   );

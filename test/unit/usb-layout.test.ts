@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ipxeScript } from '../../electron/shared/ipxe.ts';
+import { RECORD_NAME } from '../../electron/pipeline/output.ts';
 import {
   FAT_MAX_FILE,
+  GRUB_EMBEDDED_CONFIG,
   grubConfig,
   imageLayout,
   imageNotes,
@@ -87,6 +89,32 @@ describe('the boot loaders’ configurations', () => {
     expect(text).toContain('  initrd /initrd /manifest /nix-store\n');
     expect(text).toContain('menuentry nixos-system-router-25.11 {');
     expect(text).not.toMatch(/initrd=/);
+  });
+});
+
+describe('how GRUB finds the stick', () => {
+  const boot = parseBootScript(script, 'nixos-system-router-25.11');
+  const cmdpath = `if [ ! -f /${RECORD_NAME} ]; then regexp --set 1:root '^\\((.+)\\)' "$cmdpath"; fi`;
+  const search = `if [ ! -f /${RECORD_NAME} ]; then search --no-floppy --file --set=root /${RECORD_NAME}; fi`;
+
+  // Debian 13's GRUB reads EFI/BOOT/grub.cfg itself with its root on the memdisk,
+  // so the stick's own config must choose the stick before it loads anything.
+  it('chooses the stick in grub.cfg itself: the device GRUB came from, else the disk with our record, before linux', () => {
+    const lines = grubConfig(boot).split('\n');
+    const at = (line: string) => lines.indexOf(line);
+    expect(at('insmod fat')).toBeGreaterThan(0);
+    expect(at(cmdpath)).toBeGreaterThan(at('insmod fat'));
+    expect(at(search)).toBeGreaterThan(at(cmdpath));
+    const linux = lines.findIndex((line) => line.startsWith('  linux /bzImage '));
+    expect(linux).toBeGreaterThan(at(search));
+    expect(lines.findIndex((line) => line.startsWith('menuentry '))).toBeGreaterThan(at(search));
+  });
+
+  it('does the same in the embedded config (a GRUB that runs it), then reads the stick’s grub.cfg', () => {
+    const lines = GRUB_EMBEDDED_CONFIG.split('\n');
+    expect(lines.indexOf(cmdpath)).toBeGreaterThan(0);
+    expect(lines.indexOf(search)).toBeGreaterThan(lines.indexOf(cmdpath));
+    expect(lines.indexOf('configfile /EFI/BOOT/grub.cfg')).toBeGreaterThan(lines.indexOf(search));
   });
 });
 
