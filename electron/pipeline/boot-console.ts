@@ -65,6 +65,12 @@ const FAILURES: { pattern: RegExp; reason: (line: string, context: FailureContex
     pattern: /No bootable device|No bootable option or device was found/,
     reason: () => 'the firmware found nothing to boot',
   },
+  // GRUB (a USB image under UEFI) that cannot read the kernel or an initrd
+  // stops at its prompt, where it would wait out the whole timeout.
+  {
+    pattern: /^error: (file `[^']*' not found|you need to load the kernel first)/,
+    reason: (line) => `GRUB could not load the system from the stick (${line.trim()})`,
+  },
   // OVMF starts its shell when every other boot option failed (OVMF 2025
   // offers no network boot at all without a random-number device).
   {

@@ -206,6 +206,10 @@ describe('test boots', () => {
       /ran out of memory; give it more with --memory/,
     );
     expect(failureIn('Initramfs unpacking failed: write error')).toMatch(/too little memory/);
+    expect(failureIn("error: file `/bzImage' not found.")).toBe(
+      "GRUB could not load the system from the stick (error: file `/bzImage' not found.)",
+    );
+    expect(failureIn('error: you need to load the kernel first.')).toMatch(/^GRUB could not load/);
     expect(failureIn('NETBOOT-COMPOSER-DEMO: FAILED in stage 1: x')).toBe(
       'the system reported a failure: NETBOOT-COMPOSER-DEMO: FAILED in stage 1: x',
     );
