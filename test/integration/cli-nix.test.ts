@@ -36,9 +36,23 @@ describe('Nix that cannot build here', () => {
       const out = join(await tempDir(), 'out');
       await chmod(dirname(out), 0o777);
       // Nix 2.8 says "could not set permissions on '/nix/var/nix/profiles/per-user'" here, even to --version.
+      // The user may read and search every folder (a checkout in /root is
+      // mode 700 on a fresh machine) but writes only what any user may.
+      const reader = ['--inh-caps=+dac_read_search', '--ambient-caps=+dac_read_search'];
       const result = await run(
         'setpriv',
-        ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'build', '--demo', '--out', out],
+        [
+          '--reuid=65534',
+          '--regid=65534',
+          '--clear-groups',
+          ...reader,
+          process.execPath,
+          CLI,
+          'build',
+          '--demo',
+          '--out',
+          out,
+        ],
         { env: { ...process.env, HOME: dirname(out) } },
       ).then(
         () => ({ code: 0, stderr: '' }),
