@@ -90,6 +90,11 @@ export interface QemuMachine {
   uefi?: UefiFiles | undefined;
   /** The boot file QEMU's DHCP names: netboot.ipxe, or the iPXE binary a UEFI boot chainloads. */
   bootfile?: string | undefined;
+  /**
+   * What is booted (the boot folder or the image), as the VM's name: `ps`
+   * shows it even when QEMU's TFTP root is a scratch folder (a chainload).
+   */
+  of?: string | undefined;
 }
 
 const comma = (path: string): string => resolve(path).replace(/,/g, ',,');
@@ -102,7 +107,9 @@ const comma = (path: string): string => resolve(path).replace(/,/g, ',,');
  * device (OVMF 2025 will not netboot without one). Pure: tested on its own.
  */
 export function qemuArgs(machine: QemuMachine): string[] {
+  const of = machine.of ?? machine.usbImage ?? machine.tftpDir;
   const args = [
+    ...(of ? ['-name', `netboot-composer test boot of ${comma(of)}`] : []),
     '-machine',
     'pc',
     '-accel',
@@ -229,6 +236,7 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
           memoryMiB: options.memoryMiB,
           accel,
           tftpDir,
+          of: options.dir ?? options.usbImage,
           bootfile: uefi?.chainload && tftpDir ? basename(uefi.chainload) : undefined,
           usbImage: options.usbImage,
           serconFile: firmware === 'bios' ? await serconFile(stateDir) : undefined,

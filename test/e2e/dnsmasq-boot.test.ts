@@ -10,7 +10,7 @@
  *   the kernel and initrds fetched by URL, the initrds named as the command
  *   line names them.
  */
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { findUefiFiles } from '../../electron/pipeline/boot.ts';
 import { exportTo } from '../../electron/pipeline/export.ts';
@@ -75,22 +75,33 @@ describe.skipIf(problem !== undefined)(
         const summary = await exportTo(built, { kind: 'http', dir: web, baseUrl: `http://${NET.address}:8080` });
         // The line the export's note gives for dnsmasq, in a configuration that hands out addresses.
         const line = /dhcp-boot=tag:ipxe,\S+netboot\.ipxe/.exec(summary.notes.map((n) => n.message).join('\n'))![0];
+        // Where QEMU's EFI ROM is iPXE (Debian 12) the NIC runs it; where it is
+        // not (Debian 13), the firmware's own PXE chainloads snponly.efi first,
+        // as a machine without iPXE in its firmware does.
+        const uefi = await findUefiFiles();
+        const chain = uefi.chainload
+          ? ['enable-tftp', `tftp-root=${dirname(uefi.chainload)}`, `dhcp-boot=tag:!ipxe,${basename(uefi.chainload)}`]
+          : [];
         const result = await netboot({
           firmware: 'uefi',
-          rom: (await findUefiFiles()).rom,
+          rom: uefi.chainload ? '' : uefi.rom,
           config: [
             'dhcp-range=10.77.0.100,10.77.0.199,12h',
             'port=0',
             'log-dhcp',
             'dhcp-match=set:ipxe,175',
             line,
+            ...chain,
           ].join('\n'),
           webRoot: web,
         });
         expectDemoBooted(result);
         expect(result.console).toMatch(/http:\/\/10\.77\.0\.1:8080\/nix-store\.\.\.[^\n]* ok\r?\n/);
-        // Linux's EFI stub found each initrd by the name its command line gives (initrd=nix-store).
-        expect(result.console).toContain('EFI stub: Loaded initrd from command line option');
+        // Linux's EFI stub found each initrd by the name its command line gives
+        // (initrd=nix-store), or iPXE 1.21 and later handed them over joined.
+        expect(result.console).toMatch(
+          /EFI stub: Loaded initrd from (command line option|LINUX_EFI_INITRD_MEDIA_GUID device path)/,
+        );
       },
       BOOT_TIMEOUT,
     );

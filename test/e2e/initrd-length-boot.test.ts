@@ -54,13 +54,25 @@ function system(extra: number) {
   return found;
 }
 
-/** `test-boot` through the CLI, as a user runs it; returns its result event. */
+/** `test-boot` through the CLI, as a user runs it; returns its result event and the console. */
 async function testBoot(dir: string, firmware: 'bios' | 'uefi'): Promise<Record<string, unknown>> {
   const { stdout } = await runCli(['test-boot', '--dir', dir, '--firmware', firmware, '--json']);
-  const result = jsonEvents(stdout).at(-1)!;
+  const events = jsonEvents(stdout);
+  const result = events.at(-1)!;
   expect(result.event).toBe('result');
-  return result;
+  const console = events.map((e) => (e.event === 'console' ? String(e.line ?? e.data) : '')).join('\n');
+  return { ...result, console };
 }
+
+/**
+ * How Linux's EFI stub got its initrds. From the `initrd=` files on its
+ * command line, it joins them itself with no padding (iPXE before 1.21,
+ * Debian 12's): the case that breaks on a misaligned initrd. Through the
+ * LINUX_EFI_INITRD_MEDIA device path, iPXE 1.21 and later (Debian 13's) hand
+ * it one initrd they joined, each part padded to 4 bytes.
+ */
+const STUB_JOINS = 'EFI stub: Loaded initrd from command line option';
+const LOADER_JOINS = 'EFI stub: Loaded initrd from LINUX_EFI_INITRD_MEDIA_GUID device path';
 
 describe('systems whose initrd has each length modulo 4', () => {
   it.each(CLASSES)('the system whose initrd is 4k+%i bytes gets a boot folder with a padded initrd', async (extra) => {
@@ -104,12 +116,20 @@ describe('systems whose initrd has each length modulo 4', () => {
       }
       await copyFile(join(toplevel, 'initrd'), join(unpadded, 'initrd'));
       const result = await testBoot(unpadded, 'uefi');
-      expect(result.passed).toBe(false);
-      expect(result.reason).toMatch(
-        new RegExp(
-          `^the kernel found no valid initramfs archive after byte ${initrdBytes}: an initrd that is misaligned or corrupt`,
-        ),
-      );
+      const console = String(result.console);
+      if (console.includes(LOADER_JOINS)) {
+        // This iPXE pads what it joins, so even an unpadded folder boots here;
+        // the folders above are padded for the loaders that do not.
+        expect(result.passed, String(result.reason)).toBe(true);
+      } else {
+        expect(console).toContain(STUB_JOINS);
+        expect(result.passed).toBe(false);
+        expect(result.reason).toMatch(
+          new RegExp(
+            `^the kernel found no valid initramfs archive after byte ${initrdBytes}: an initrd that is misaligned or corrupt`,
+          ),
+        );
+      }
       await rm(unpadded, { recursive: true, force: true });
     },
     BOOT_TIMEOUT,
@@ -135,7 +155,8 @@ describe.skipIf(problem !== undefined)(
         });
         expectDemoBooted(result);
         expect(result.console).toContain('NBP filename is snponly.efi');
-        expect(result.console).toContain('EFI stub: Loaded initrd from command line option');
+        // Debian 12's snponly.efi leaves the join to the kernel's EFI stub; Debian 13's joins and pads itself.
+        expect(result.console).toMatch(new RegExp(`${STUB_JOINS}|${LOADER_JOINS}`));
         times.push(`4k+${extra}, UEFI snponly.efi chain: ${((performance.now() - started) / 1000).toFixed(1)} s (TCG)`);
       },
       BOOT_TIMEOUT,

@@ -42,6 +42,11 @@ describe('test boots', () => {
       serconFile: '/state/sercon',
     }).join(' ');
     expect(args).toContain('-netdev user,id=net0,restrict=on,tftp=/srv/boot,,folder,bootfile=netboot.ipxe');
+    // ps names the folder booted, even when QEMU's TFTP root is a chainload's scratch folder.
+    expect(args).toContain('-name netboot-composer test boot of /srv/boot,,folder');
+    expect(
+      qemuArgs({ firmware: 'bios', memoryMiB: 512, accel: 'tcg', tftpDir: '/tmp/x/tftp', of: '/srv/b' }).join(' '),
+    ).toContain('-name netboot-composer test boot of /srv/b -machine');
     expect(args).toContain('-accel tcg');
     expect(args).toContain('-m 768');
     expect(args).toContain('-no-reboot');
