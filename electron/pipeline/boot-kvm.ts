@@ -8,11 +8,12 @@
  */
 import { constants, readFile, writeFile } from 'node:fs/promises';
 import { release } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import type { Accel } from '../shared/types.ts';
 import { defaultStateDir } from './cache.ts';
 import { exists, makeFolder } from './fsutil.ts';
+import { baseQemuArgs, comma } from './boot-qemu.ts';
 import { KILL_GRACE_MS, onLines, requireTool, runTool } from './tools.ts';
 
 /**
@@ -51,8 +52,6 @@ export const PROBE_PASS = /Configuring \(net0 [0-9a-f:]+\)[. ]*ok|No more networ
 /** How long the probe may take, at most. */
 export const PROBE_SECONDS = 12;
 
-const comma = (path: string): string => resolve(path).replace(/,/g, ',,');
-
 /**
  * QEMU's arguments for the KVM probe: SeaBIOS with QEMU's own iPXE ROM on a
  * virtio NIC (as BIOS test boots have), user networking restricted to QEMU
@@ -61,24 +60,7 @@ const comma = (path: string): string => resolve(path).replace(/,/g, ',,');
  */
 export function kvmProbeArgs(serconFile: string): string[] {
   return [
-    '-machine',
-    'pc',
-    '-accel',
-    'kvm',
-    '-cpu',
-    'host',
-    '-m',
-    '128',
-    '-smp',
-    '1',
-    '-nodefaults',
-    '-display',
-    'none',
-    '-serial',
-    'stdio',
-    '-monitor',
-    'none',
-    '-no-reboot',
+    ...baseQemuArgs('kvm', 128),
     '-fw_cfg',
     `name=etc/sercon-port,file=${comma(serconFile)}`,
     '-netdev',

@@ -19,6 +19,7 @@ import { defaultStateDir } from './cache.ts';
 import { DEMO_MARKER } from './demo.ts';
 import { exists } from './fsutil.ts';
 import { firstMisalignedStart } from './initrd.ts';
+import { baseQemuArgs, comma } from './boot-qemu.ts';
 import { KILL_GRACE_MS, onLines, requireTool } from './tools.ts';
 import { cleanConsoleLine, failureIn } from './boot-console.ts';
 import { CHAINLOAD_AUTOEXEC, chainloadLoopIn, findUefiFiles, type UefiFiles } from './boot-firmware.ts';
@@ -97,8 +98,6 @@ export interface QemuMachine {
   of?: string | undefined;
 }
 
-const comma = (path: string): string => resolve(path).replace(/,/g, ',,');
-
 /**
  * QEMU's arguments for a test boot. Under BIOS, `serconFile` holds the serial
  * port's address (2 bytes): SeaBIOS then copies the screen to the serial
@@ -110,23 +109,7 @@ export function qemuArgs(machine: QemuMachine): string[] {
   const of = machine.of ?? machine.usbImage ?? machine.tftpDir;
   const args = [
     ...(of ? ['-name', `netboot-composer test boot of ${comma(of)}`] : []),
-    '-machine',
-    'pc',
-    '-accel',
-    machine.accel,
-    ...(machine.accel === 'kvm' ? ['-cpu', 'host'] : []),
-    '-m',
-    String(machine.memoryMiB),
-    '-smp',
-    '1',
-    '-nodefaults',
-    '-display',
-    'none',
-    '-serial',
-    'stdio',
-    '-monitor',
-    'none',
-    '-no-reboot',
+    ...baseQemuArgs(machine.accel, machine.memoryMiB),
   ];
   if (machine.firmware === 'uefi') {
     if (!machine.uefi) throw new Error('a UEFI boot needs OVMF and a copy of its variables');
