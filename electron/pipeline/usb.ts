@@ -30,6 +30,7 @@ import { FILE_PACKAGES, findTool, requireFile, requireTool, runTool } from './to
 import {
   GRUB_EMBEDDED_CONFIG,
   GRUB_MODULES,
+  grubStandaloneArgs,
   grubConfig,
   imageLayout,
   imageNotes,
@@ -142,17 +143,7 @@ async function makeLoaderFiles(scratch: string, boot: UsbBoot, signal: AbortSign
   const embedded = join(scratch, 'embedded-grub.cfg');
   await writeFile(embedded, GRUB_EMBEDDED_CONFIG);
   const efi = join(scratch, 'BOOTX64.EFI');
-  const args = [
-    '--format=x86_64-efi',
-    `--directory=${modules}`,
-    `--output=${efi}`,
-    `--install-modules=${GRUB_MODULES.join(' ')}`,
-    '--modules=part_msdos part_gpt fat',
-    '--locales=',
-    '--themes=',
-    '--fonts=',
-    `boot/grub/grub.cfg=${embedded}`,
-  ];
+  const args = grubStandaloneArgs(efi, embedded, modules);
   const what = 'grub-mkstandalone (GRUB for UEFI)';
   const version = (await runTool('grub-mkstandalone', ['--version'], { what, signal })).trim();
   await runTool('grub-mkstandalone', args, { what, signal });

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { bootMemoryMiB } from '../../electron/pipeline/boot.ts';
 import { DEMO_MARKER } from '../../electron/pipeline/demo.ts';
 import { makeUsbImage } from '../../electron/pipeline/usb.ts';
-import { GRUB_MODULES, USB_FILES } from '../../electron/pipeline/usb-layout.ts';
+import { grubStandaloneArgs, USB_FILES } from '../../electron/pipeline/usb-layout.ts';
 import { jsonEvents, qemuProcessesFor, runCli, tempDir } from '../helpers/fixtures.ts';
 
 const BOOT_TIMEOUT = 300_000;
@@ -61,16 +61,7 @@ describe('the demo’s USB image', () => {
       const reader = join(dir, 'reader.cfg');
       await writeFile(reader, 'configfile "$cmdpath/grub.cfg"\n');
       const efi = join(dir, 'BOOTX64.EFI');
-      execFileSync('grub-mkstandalone', [
-        '--format=x86_64-efi',
-        `--output=${efi}`,
-        `--install-modules=${GRUB_MODULES.join(' ')}`,
-        '--modules=part_msdos part_gpt fat',
-        '--locales=',
-        '--themes=',
-        '--fonts=',
-        `boot/grub/grub.cfg=${reader}`,
-      ]);
+      execFileSync('grub-mkstandalone', grubStandaloneArgs(efi, reader));
       const other = join(dir, 'read directly.img');
       await copyFile(image, other);
       execFileSync('mcopy', ['-o', '-i', `${other}@@1M`, efi, `::/${USB_FILES.efiLoader}`], {
