@@ -16,7 +16,7 @@ import { findUefiFiles } from '../../electron/pipeline/boot.ts';
 import { exportTo } from '../../electron/pipeline/export.ts';
 import { exportTftp } from '../../electron/pipeline/tftp.ts';
 import { runCli, tempDir } from '../helpers/fixtures.ts';
-import { expectDemoBooted, NET, netboot, netnsProblem } from '../helpers/netns.ts';
+import { expectDemoBooted, NET, netboot, netbootTftpExportUnderUefi, netnsProblem } from '../helpers/netns.ts';
 
 const BOOT_TIMEOUT = 300_000;
 
@@ -36,14 +36,7 @@ describe.skipIf(problem !== undefined)(
     it(
       'UEFI next to a router: proxy DHCP, OVMF’s PXE chainloads snponly.efi, which loads the script',
       async () => {
-        const root = await tempDir();
-        await exportTftp(built, { dir: root, subdir: 'demo' }, {}, () => NET);
-        const result = await netboot({
-          firmware: 'uefi',
-          rom: '',
-          config: `conf-file=${join(root, 'demo', 'dnsmasq-proxy-dhcp.conf')}`,
-          router: true,
-        });
+        const result = await netbootTftpExportUnderUefi(built);
         expectDemoBooted(result);
         expect(result.console).toContain('NBP filename is snponly.efi');
         expect(result.console).toContain(`tftp://${NET.address}/demo/netboot.ipxe... ok`);

@@ -16,9 +16,8 @@ import { copyFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDemo } from '../../electron/pipeline/demo.ts';
-import { exportTftp } from '../../electron/pipeline/tftp.ts';
 import { jsonEvents, runCli, tempDir } from '../helpers/fixtures.ts';
-import { expectDemoBooted, NET, netboot, netnsProblem } from '../helpers/netns.ts';
+import { expectDemoBooted, netbootTftpExportUnderUefi, netnsProblem } from '../helpers/netns.ts';
 
 const BOOT_TIMEOUT = 300_000;
 const CLASSES = [0, 1, 2, 3] as const;
@@ -144,15 +143,8 @@ describe.skipIf(problem !== undefined)(
     it.each([1, 2, 3])(
       'OVMF’s PXE chainloads snponly.efi, which boots the system whose initrd is 4k+%i bytes',
       async (extra) => {
-        const root = await tempDir();
-        await exportTftp(system(extra).dir, { dir: root, subdir: 'demo' }, {}, () => NET);
         const started = performance.now();
-        const result = await netboot({
-          firmware: 'uefi',
-          rom: '',
-          config: `conf-file=${join(root, 'demo', 'dnsmasq-proxy-dhcp.conf')}`,
-          router: true,
-        });
+        const result = await netbootTftpExportUnderUefi(system(extra).dir);
         expectDemoBooted(result);
         expect(result.console).toContain('NBP filename is snponly.efi');
         // Debian 12's snponly.efi leaves the join to the kernel's EFI stub; Debian 13's joins and pads itself.

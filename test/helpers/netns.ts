@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { findUefiFiles } from '../../electron/pipeline/boot.ts';
 import { DEMO_MARKER } from '../../electron/pipeline/demo.ts';
+import { exportTftp } from '../../electron/pipeline/tftp.ts';
 import { tempDir } from './fixtures.ts';
 
 /** The private network: dnsmasq (and the web server) at .1, a router's DHCP at .2. */
@@ -110,4 +111,20 @@ timeout 180 qemu-system-x86_64 -machine pc -accel tcg -m 512 -smp 1 -nodefaults 
 export function expectDemoBooted(result: { console: string; dnsmasq: string }): void {
   const why = `console:\n${result.console.slice(-3000)}\ndnsmasq:\n${result.dnsmasq.slice(-3000)}`;
   expect(result.console, why).toMatch(new RegExp(`${DEMO_MARKER}, \\d+ store paths present and verified`));
+}
+
+/**
+ * The boot folder `dir` exported for TFTP (subfolder `demo`) and booted by
+ * UEFI firmware with no iPXE of its own, next to a router's DHCP: the
+ * export's proxy-DHCP snippet sends it to snponly.efi, which loads the script.
+ */
+export async function netbootTftpExportUnderUefi(dir: string): Promise<{ console: string; dnsmasq: string }> {
+  const root = await tempDir();
+  await exportTftp(dir, { dir: root, subdir: 'demo' }, {}, () => NET);
+  return netboot({
+    firmware: 'uefi',
+    rom: '',
+    config: `conf-file=${join(root, 'demo', 'dnsmasq-proxy-dhcp.conf')}`,
+    router: true,
+  });
 }
