@@ -103,8 +103,8 @@ export async function kvmStateKey(): Promise<string> {
 }
 
 /** The answer kept for this QEMU and kernel, if any. */
-export async function readKvmState(stateDir: string = defaultStateDir()): Promise<KvmState | undefined> {
-  const key = await kvmStateKey();
+export async function readKvmState(stateDir: string = defaultStateDir(), key?: string): Promise<KvmState | undefined> {
+  key ??= await kvmStateKey();
   const saved = await readFile(join(stateDir, KVM_STATE_FILE), 'utf8').then(
     (text) => JSON.parse(text) as KvmState,
     () => undefined,
@@ -126,6 +126,8 @@ export async function rememberKvmUnusable(reason: string, stateDir: string = def
   await writeKvmState(stateDir, { key: await kvmStateKey(), kvm: false, reason, at: new Date().toISOString() });
   memo = Promise.resolve({ accel: 'tcg', why: tcgBecause(reason) });
 }
+
+const KVM_WORKS = { accel: 'kvm', why: 'KVM runs iPXE on this machine' } as const;
 
 const tcgBecause = (reason: string): string =>
   `KVM cannot run our boots on this machine (${reason}), so QEMU emulates the CPU (slower)`;
@@ -150,23 +152,19 @@ async function probe(stateDir: string, onProbe?: () => void): Promise<{ accel: A
   if (!(await exists('/dev/kvm', constants.R_OK | constants.W_OK))) {
     return { accel: 'tcg', why: '/dev/kvm is not usable, so QEMU emulates the CPU (slower)' };
   }
-  const saved = await readKvmState(stateDir);
-  if (saved) {
-    return saved.kvm
-      ? { accel: 'kvm', why: 'KVM runs iPXE on this machine' }
-      : { accel: 'tcg', why: `${tcgBecause(saved.reason ?? 'probed earlier')}` };
-  }
+  // One `qemu --version` for the lookup and the answer kept.
+  const key = await kvmStateKey();
+  const saved = await readKvmState(stateDir, key);
+  if (saved) return saved.kvm ? KVM_WORKS : { accel: 'tcg', why: tcgBecause(saved.reason ?? 'probed earlier') };
   onProbe?.();
   const answer = await probeKvm(stateDir);
   await writeKvmState(stateDir, {
-    key: await kvmStateKey(),
+    key,
     kvm: answer.kvm,
     reason: answer.kvm ? undefined : answer.reason,
     at: new Date().toISOString(),
   });
-  return answer.kvm
-    ? { accel: 'kvm', why: 'KVM runs iPXE on this machine' }
-    : { accel: 'tcg', why: tcgBecause(answer.reason) };
+  return answer.kvm ? KVM_WORKS : { accel: 'tcg', why: tcgBecause(answer.reason) };
 }
 
 /**
