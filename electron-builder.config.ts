@@ -5,7 +5,7 @@
  * the same table that names them in error messages.
  */
 import type { Configuration } from 'electron-builder';
-import { FILE_PACKAGES, TOOL_PACKAGES } from './electron/pipeline/tools.ts';
+import { FILE_PACKAGES, TOOL_PACKAGES } from './electron/pipeline/base/tools.ts';
 
 /** What Electron itself needs on Debian and Ubuntu (electron-builder's own default list). */
 const ELECTRON_DEPENDS = [

@@ -5,6 +5,23 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
+const NO_ELECTRON = { name: 'electron', message: 'The pipeline and the CLI run without Electron.' };
+
+/**
+ * electron/pipeline/: a shared base, the boot media the stages hand each
+ * other, and the stages. A stage never reaches into another: what two stages
+ * share moves down to media/ or base/.
+ */
+const STAGE = 'A stage imports base/ and media/, never another stage: move what both need down to media/ or base/';
+const PIPELINE_LAYERS = {
+  base: { below: [], why: 'base/ (errors, tools, files, locks) imports nothing of the pipeline above it' },
+  media: { below: ['base'], why: 'media/ (boot folder, record, USB image, store layout) imports base/ only' },
+  build: { below: ['base', 'media'], why: STAGE },
+  boot: { below: ['base', 'media'], why: STAGE },
+  export: { below: ['base', 'media'], why: STAGE },
+};
+const PIPELINE_FOLDERS = Object.keys(PIPELINE_LAYERS);
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'out/', '.vite/', 'test-results/', 'dist/'] },
   js.configs.recommended,
@@ -26,7 +43,7 @@ export default tseslint.config(
           // /proc/x: Node retries the parent and the child forever, at full CPU.
           selector: "CallExpression[callee.name='mkdir'] Property[key.name='recursive'][value.value=true]",
           message:
-            "Node's recursive mkdir never returns on some paths (/proc/x); use makeFolder (electron/pipeline/fsutil.ts).",
+            "Node's recursive mkdir never returns on some paths (/proc/x); use makeFolder (electron/pipeline/base/fsutil.ts).",
         },
       ],
     },
@@ -34,13 +51,30 @@ export default tseslint.config(
   {
     // The pipeline is plain Node: the CLI runs it without Electron.
     files: ['electron/pipeline/**', 'electron/cli/**', 'electron/shared/**'],
+    rules: { 'no-restricted-imports': ['error', { paths: [NO_ELECTRON] }] },
+  },
+  // The pipeline's layers: each folder imports only the folders below it.
+  ...Object.entries(PIPELINE_LAYERS).map(([folder, { below, why }]) => ({
+    files: [`electron/pipeline/${folder}/**`],
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: [{ name: 'electron', message: 'The pipeline and the CLI run without Electron.' }] },
+        {
+          paths: [NO_ELECTRON],
+          patterns: [
+            {
+              regex: `(^|/)(${PIPELINE_FOLDERS.filter((f) => f !== folder && !below.includes(f)).join('|')})/`,
+              message: `${why} (the layers: README, Architecture).`,
+            },
+            {
+              regex: '(^|/)(main|cli|preload)/',
+              message: 'The pipeline is called by the app and the CLI, never the other way round.',
+            },
+          ],
+        },
       ],
     },
-  },
+  })),
   {
     // Shared code runs in the renderer too: no Node modules.
     files: ['electron/shared/**'],

@@ -24,9 +24,9 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { queryClosure } from '../electron/pipeline/closure.ts';
-import { mksquashfsCompressionArgs, parseSquashfsCompression } from '../electron/pipeline/compression.ts';
-import { toolVersion } from '../electron/pipeline/tools.ts';
+import { queryClosure } from '../electron/pipeline/build/closure.ts';
+import { mksquashfsCompressionArgs, parseSquashfsCompression } from '../electron/pipeline/build/compression.ts';
+import { toolVersion } from '../electron/pipeline/base/tools.ts';
 import { formatBytes } from '../electron/shared/progress.ts';
 import { benchClosure } from './closure.ts';
 import {

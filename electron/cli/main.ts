@@ -24,17 +24,21 @@ import {
   type Firmware,
   type SystemSource,
 } from '../shared/types.ts';
-import { DEFAULT_EXPECT, testBoot, testBootMemoryMiB } from '../pipeline/boot.ts';
-import { build, type BuildRequest } from '../pipeline/build.ts';
-import { cacheStats, defaultCacheDir, defaultCacheLimit, parseSize, pruneCache } from '../pipeline/cache.ts';
+import { DEFAULT_EXPECT, testBoot } from '../pipeline/boot/test-boot.ts';
+import { testBootMemoryMiB } from '../pipeline/boot/memory.ts';
+import { build, type BuildRequest } from '../pipeline/build/build.ts';
+import { cacheStats, pruneCache } from '../pipeline/build/cache.ts';
+import { defaultCacheLimit, parseSize } from '../pipeline/build/cache-limit.ts';
+import { defaultCacheDir } from '../pipeline/base/dirs.ts';
 import { formatBytes } from '../shared/progress.ts';
-import { parseInitrdCompression, parseSquashfsCompression } from '../pipeline/compression.ts';
-import { DEMO_MARKER, DEMO_STAGE1 } from '../pipeline/demo.ts';
-import { CanceledError, NetbootError } from '../pipeline/errors.ts';
-import { exportTo } from '../pipeline/export.ts';
-import { parseFlakeArg } from '../pipeline/nix.ts';
-import { checkNix } from '../pipeline/nix-env.ts';
-import { KILL_GRACE_MS } from '../pipeline/tools.ts';
+import { parseInitrdCompression, parseSquashfsCompression } from '../pipeline/build/compression.ts';
+import { DEMO_STAGE1 } from '../pipeline/build/demo.ts';
+import { DEMO_MARKER } from '../pipeline/media/markers.ts';
+import { CanceledError, NetbootError } from '../pipeline/base/errors.ts';
+import { exportTo } from '../pipeline/export/export.ts';
+import { parseFlakeArg } from '../pipeline/build/nix.ts';
+import { checkNix } from '../pipeline/build/nix-env.ts';
+import { KILL_GRACE_MS } from '../pipeline/base/tools.ts';
 import { TerminalRenderer } from './render.ts';
 
 const USAGE = `Usage:

@@ -4,7 +4,7 @@
  */
 import { BuildProgress, formatBytes, formatDuration } from '../shared/progress.ts';
 import type { BuildEvent } from '../shared/types.ts';
-import { storeName } from '../pipeline/store.ts';
+import { storeName } from '../pipeline/media/store.ts';
 
 export interface Sink {
   write(text: string): unknown;

@@ -4,7 +4,7 @@
  */
 import { ZodError } from 'zod';
 import type { ErrorInfo } from '../shared/ipc.ts';
-import { CanceledError, NetbootError } from '../pipeline/errors.ts';
+import { CanceledError, NetbootError } from '../pipeline/base/errors.ts';
 
 export function errorInfo(error: unknown): ErrorInfo {
   if (error instanceof CanceledError) return { kind: 'canceled', message: error.message };

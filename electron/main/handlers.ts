@@ -29,14 +29,16 @@ import type {
 import { JOB_EVENT_CHANNEL } from '../shared/ipc.ts';
 import type { Arch, BootEvent, BuildEvent, SystemSource, TestBootResult } from '../shared/types.ts';
 import { SCRIPT_NAME } from '../shared/boot-folder.ts';
-import { build, resolveSystem } from '../pipeline/build.ts';
-import { cacheStats, defaultCacheDir, pruneCache } from '../pipeline/cache.ts';
-import { queryClosure } from '../pipeline/closure.ts';
-import { CanceledError, NetbootError } from '../pipeline/errors.ts';
-import { DEFAULT_EXPECT, testBoot, testBootMemoryMiB } from '../pipeline/boot.ts';
-import { exportTo } from '../pipeline/export.ts';
-import { listFlakeSystems } from '../pipeline/nix.ts';
-import { checkNix } from '../pipeline/nix-env.ts';
+import { build, resolveSystem } from '../pipeline/build/build.ts';
+import { cacheStats, pruneCache } from '../pipeline/build/cache.ts';
+import { defaultCacheDir } from '../pipeline/base/dirs.ts';
+import { queryClosure } from '../pipeline/build/closure.ts';
+import { CanceledError, NetbootError } from '../pipeline/base/errors.ts';
+import { DEFAULT_EXPECT, testBoot } from '../pipeline/boot/test-boot.ts';
+import { testBootMemoryMiB } from '../pipeline/boot/memory.ts';
+import { exportTo } from '../pipeline/export/export.ts';
+import { listFlakeSystems } from '../pipeline/build/nix.ts';
+import { checkNix } from '../pipeline/build/nix-env.ts';
 
 /** The part of a WebContents the handlers use: who asked, and how to answer with events. */
 export interface Sender {

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { defaultBuildOptions, type RecentSource, type Settings } from '../shared/ipc.ts';
 import type { Arch, SystemSource } from '../shared/types.ts';
 import { buildOptionsSchema, cacheLimitSchema, exportSpecSchema, systemSourceSchema } from './schemas.ts';
-import { makeFolder } from '../pipeline/fsutil.ts';
+import { makeFolder } from '../pipeline/base/fsutil.ts';
 
 export const MAX_RECENT = 8;
 

@@ -14,7 +14,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_MARKER } from '../../electron/pipeline/demo.ts';
+import { DEMO_MARKER } from '../../electron/pipeline/media/markers.ts';
 import { buildRenderer, launchChromium, openApp, type AppHarness } from '../helpers/app-harness.ts';
 import { qemuProcessesFor, ROOT, tempDir } from '../helpers/fixtures.ts';
 

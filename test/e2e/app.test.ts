@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findIpxeLoaders } from '../../electron/pipeline/tftp.ts';
+import { findIpxeLoaders } from '../../electron/pipeline/base/ipxe-loaders.ts';
 import { buildRenderer, launchChromium, openApp, type AppHarness } from '../helpers/app-harness.ts';
 import { ROOT, tempDir } from '../helpers/fixtures.ts';
 

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEMO_MARKER } from '../../electron/pipeline/demo.ts';
+import { DEMO_MARKER } from '../../electron/pipeline/media/markers.ts';
 import { jsonEvents, qemuProcessesFor, ROOT, runCli, tempDir } from '../helpers/fixtures.ts';
 import { kernelRoot, LOOP, SQUASHFS } from '../helpers/kernel-root.ts';
 

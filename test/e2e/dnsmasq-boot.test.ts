@@ -12,9 +12,9 @@
  */
 import { basename, dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { findUefiFiles } from '../../electron/pipeline/boot.ts';
-import { exportTo } from '../../electron/pipeline/export.ts';
-import { exportTftp } from '../../electron/pipeline/tftp.ts';
+import { findUefiFiles } from '../../electron/pipeline/boot/firmware.ts';
+import { exportTo } from '../../electron/pipeline/export/export.ts';
+import { exportTftp } from '../../electron/pipeline/export/tftp.ts';
 import { runCli, tempDir } from '../helpers/fixtures.ts';
 import { expectDemoBooted, NET, netboot, netbootTftpExportUnderUefi, netnsProblem } from '../helpers/netns.ts';
 

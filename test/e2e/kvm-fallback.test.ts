@@ -13,8 +13,8 @@ import { accessSync, constants } from 'node:fs';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_MARKER } from '../../electron/pipeline/demo.ts';
-import { findTool } from '../../electron/pipeline/tools.ts';
+import { DEMO_MARKER } from '../../electron/pipeline/media/markers.ts';
+import { findTool } from '../../electron/pipeline/base/tools.ts';
 import { CLI, jsonEvents, qemuProcessesFor, runCli, tempDir } from '../helpers/fixtures.ts';
 
 const BOOT_TIMEOUT = 300_000;

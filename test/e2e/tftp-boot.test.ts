@@ -6,7 +6,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_MARKER } from '../../electron/pipeline/demo.ts';
+import { DEMO_MARKER } from '../../electron/pipeline/media/markers.ts';
 import { jsonEvents, qemuProcessesFor, runCli, tempDir } from '../helpers/fixtures.ts';
 
 const BOOT_TIMEOUT = 300_000;

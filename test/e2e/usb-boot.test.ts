@@ -7,10 +7,10 @@ import { execFileSync } from 'node:child_process';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bootMemoryMiB } from '../../electron/pipeline/boot.ts';
-import { DEMO_MARKER } from '../../electron/pipeline/demo.ts';
-import { makeUsbImage } from '../../electron/pipeline/usb.ts';
-import { grubStandaloneArgs, USB_FILES } from '../../electron/pipeline/usb-layout.ts';
+import { bootMemoryMiB } from '../../electron/pipeline/boot/memory.ts';
+import { DEMO_MARKER } from '../../electron/pipeline/media/markers.ts';
+import { makeUsbImage } from '../../electron/pipeline/export/usb.ts';
+import { grubStandaloneArgs, USB_FILES } from '../../electron/pipeline/export/usb-layout.ts';
 import { jsonEvents, qemuProcessesFor, runCli, tempDir } from '../helpers/fixtures.ts';
 
 const BOOT_TIMEOUT = 300_000;

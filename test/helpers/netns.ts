@@ -9,9 +9,9 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { findUefiFiles } from '../../electron/pipeline/boot.ts';
-import { DEMO_MARKER } from '../../electron/pipeline/demo.ts';
-import { exportTftp } from '../../electron/pipeline/tftp.ts';
+import { findUefiFiles } from '../../electron/pipeline/boot/firmware.ts';
+import { DEMO_MARKER } from '../../electron/pipeline/media/markers.ts';
+import { exportTftp } from '../../electron/pipeline/export/tftp.ts';
 import { tempDir } from './fixtures.ts';
 
 /** The private network: dnsmasq (and the web server) at .1, a router's DHCP at .2. */

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import builder from '../../electron-builder.config.ts';
 import forge from '../../forge.config.ts';
-import { FILE_PACKAGES, TOOL_PACKAGES } from '../../electron/pipeline/tools.ts';
+import { FILE_PACKAGES, TOOL_PACKAGES } from '../../electron/pipeline/base/tools.ts';
 
 describe('packaging', () => {
   it('makes the .deb depend on the package of every tool the app runs and every file it reads', () => {

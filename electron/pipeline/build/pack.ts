@@ -1,0 +1,215 @@
+/**
+ * Packing a closure: for each store path, its squashfs from the cache or
+ * made now with mksquashfs (and, when the initrds are compressed, its
+ * compressed cpio segment), at most `jobs` at once, biggest first.
+ */
+import { formatBytes } from '../../shared/progress.ts';
+import type { BuildEvent, InitrdCompression, SquashfsCompression } from '../../shared/types.ts';
+import { NetbootError } from '../base/errors.ts';
+import { findTool, toolVersion } from '../base/tools.ts';
+import { cacheKey, type Cache, type CacheEntry } from './cache.ts';
+import type { RegisteredPath } from './closure.ts';
+import { formatCompression } from './compression.ts';
+import { MAX_CPIO_FILE_SIZE } from './cpio.ts';
+import { compressionExtension, segmentParts, writeArchive } from './initrd.ts';
+import { runPool } from './pool.ts';
+import { ShellPool } from './shell.ts';
+import { assertCompleteSquashfs, isCompleteSquashfs, packStorePath, progressMode } from './squashfs.ts';
+
+/** Paths smaller than this pack in well under a second: no pseudo-terminal for their progress. */
+const TERMINAL_PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
+/** Cache lookups in flight at once: file system round trips, not CPU. */
+const LOOKUP_CONCURRENCY = 32;
+
+export interface Packed {
+  path: RegisteredPath;
+  squashfs: CacheEntry;
+  /** The compressed initrd segment, when the initrds are compressed. */
+  segment: CacheEntry | undefined;
+}
+
+/** Where each path's cache entries are: known before anything is packed, so a build can claim them. */
+export interface PathPlan {
+  path: RegisteredPath;
+  squashfs: { key: string; file: string };
+  segment: { key: string; file: string } | undefined;
+}
+
+export interface PackPlan {
+  squashfsRecipe: string;
+  segmentRecipe: string;
+  paths: PathPlan[];
+}
+
+/** The cache files of every path in `paths` (in the order given) with these compressors. */
+export async function planPacking(
+  paths: readonly RegisteredPath[],
+  cache: Cache,
+  squashfsCompression: SquashfsCompression,
+  initrdCompression: InitrdCompression,
+): Promise<PackPlan> {
+  const version = await toolVersion('mksquashfs');
+  const squashfsRecipe = `mksquashfs ${version} ${formatCompression(squashfsCompression)}`;
+  const segmentRecipe = `${squashfsRecipe} initrd ${formatCompression(initrdCompression)}`;
+  return {
+    squashfsRecipe,
+    segmentRecipe,
+    paths: paths.map((path) => {
+      const key = cacheKey([path.path, path.narHash, squashfsRecipe]);
+      const segmentKey = cacheKey([path.path, path.narHash, segmentRecipe]);
+      return {
+        path,
+        squashfs: { key, file: cache.dataFile('squashfs', key, path.path, 'sqsh') },
+        segment:
+          initrdCompression.name === 'none'
+            ? undefined
+            : {
+                key: segmentKey,
+                file: cache.dataFile('segments', segmentKey, path.path, compressionExtension(initrdCompression)),
+              },
+      };
+    }),
+  };
+}
+
+/** Every cache file a plan uses. */
+export function planFiles(plan: PackPlan): string[] {
+  return plan.paths.flatMap((p) => (p.segment ? [p.squashfs.file, p.segment.file] : [p.squashfs.file]));
+}
+
+export interface PackOptions {
+  cache: Cache;
+  squashfsCompression: SquashfsCompression;
+  initrdCompression: InitrdCompression;
+  jobs: number;
+  emit: (event: BuildEvent) => void;
+  signal?: AbortSignal | undefined;
+  /** Called as soon as the path at `index` of the plan is packed or found, so assembly can start. */
+  onPacked?: ((index: number, packed: Packed) => void) | undefined;
+}
+
+/** Pack the paths of `plan` in its order (put the biggest first); results come back in the same order. */
+export async function packClosure(
+  plan: PackPlan,
+  options: PackOptions,
+): Promise<{ packed: Packed[]; packedCount: number; reusedCount: number }> {
+  const { cache, squashfsCompression, initrdCompression, emit } = options;
+  const version = plan.squashfsRecipe.split(' ')[1] ?? '';
+  const progress = progressMode(version, findTool('script') !== undefined);
+  let packedCount = 0;
+  let reusedCount = 0;
+  const shells = new ShellPool();
+
+  const squashfsOf = async ({ path, squashfs }: PathPlan, signal: AbortSignal, share: number) => {
+    let last = -1;
+    const { entry, made } = await cache.getOrMake(
+      squashfs.file,
+      { key: squashfs.key, storePath: path.path, recipe: plan.squashfsRecipe },
+      async (temp) => {
+        emit({ event: 'path-start', path: path.path });
+        await packStorePath(path.path, temp, {
+          compression: squashfsCompression,
+          processors: share,
+          // A pseudo-terminal costs a few milliseconds: worth it only where there is progress to see.
+          progress: progress === 'terminal' && path.narSize < TERMINAL_PROGRESS_MIN_BYTES ? 'none' : progress,
+          signal,
+          shells,
+          onProgress: (percent) => {
+            if (percent === last) return;
+            last = percent;
+            emit({ event: 'path-progress', path: path.path, percent });
+          },
+        });
+        await assertCompleteSquashfs(temp, path.path);
+      },
+      { isValid: (found) => isCompleteSquashfs(found.file), signal },
+    );
+    return { entry, reused: !made };
+  };
+
+  const segmentOf = async ({ path, segment }: PathPlan, squashfs: CacheEntry, signal: AbortSignal) => {
+    if (!segment) return undefined;
+    const { entry } = await cache.getOrMake(
+      segment.file,
+      { key: segment.key, storePath: path.path, recipe: plan.segmentRecipe },
+      (temp) => writeArchive(segmentParts(path.path, squashfs.file, squashfs.bytes), initrdCompression, temp, signal),
+      { signal },
+    );
+    return entry;
+  };
+
+  /** The path's entries when all are in the cache, whole; marked as used now. */
+  const lookupOne = async (item: PathPlan): Promise<Packed | undefined> => {
+    const squashfs = await cache.lookup(item.squashfs.file);
+    if (!squashfs || !(await isCompleteSquashfs(squashfs.file))) return undefined;
+    const segment = item.segment ? await cache.lookup(item.segment.file) : undefined;
+    if (item.segment && !segment) return undefined;
+    await cache.touch(squashfs);
+    if (segment) await cache.touch(segment);
+    return { path: item.path, squashfs, segment };
+  };
+
+  const packOne = async (item: PathPlan, signal: AbortSignal, share: number): Promise<Packed> => {
+    const began = performance.now();
+    const { path } = item;
+    const { entry: squashfs, reused } = await squashfsOf(item, signal, share);
+    if (squashfs.bytes > MAX_CPIO_FILE_SIZE) {
+      throw new NetbootError(
+        `${path.path} packs to ${formatBytes(squashfs.bytes)}, more than the 4 GiB an initrd (cpio newc) entry can hold; split it, or make it smaller with a stronger --squashfs-compression (xz).`,
+      );
+    }
+    const segment = await segmentOf(item, squashfs, signal);
+    await cache.touch(squashfs);
+    if (segment) await cache.touch(segment);
+    if (reused) reusedCount++;
+    else packedCount++;
+    emit({
+      event: 'path-done',
+      path: path.path,
+      status: reused ? 'reused' : 'packed',
+      narSize: path.narSize,
+      packedBytes: squashfs.bytes,
+      seconds: (performance.now() - began) / 1000,
+    });
+    const packed = { path, squashfs, segment };
+    options.onPacked?.(indexOf.get(path.path)!, packed);
+    return packed;
+  };
+
+  // First every lookup, many at once (they are a few small reads each), so
+  // that the pool below schedules only real work: biggest first, and the
+  // last jobs get the cores the others leave idle.
+  const found = await runPool(
+    plan.paths.map((item) => ({ run: () => lookupOne(item) })),
+    LOOKUP_CONCURRENCY,
+    options.signal,
+  );
+  const indexOf = new Map(plan.paths.map((item, index) => [item.path.path, index]));
+  for (const [index, hit] of found.entries()) {
+    if (!hit) continue;
+    options.onPacked?.(index, hit);
+    reusedCount++;
+    emit({
+      event: 'path-done',
+      path: hit.path.path,
+      status: 'reused',
+      narSize: hit.path.narSize,
+      packedBytes: hit.squashfs.bytes,
+      seconds: 0,
+    });
+  }
+  const missing = plan.paths.filter((_, index) => found[index] === undefined);
+  let made: Packed[];
+  try {
+    made = await runPool(
+      missing.map((item) => ({ run: (signal: AbortSignal, share: number) => packOne(item, signal, share) })),
+      options.jobs,
+      options.signal,
+    );
+  } finally {
+    await shells.close();
+  }
+  const byPath = new Map(made.map((item) => [item.path.path, item]));
+  const packed = plan.paths.map((item, index) => found[index] ?? byPath.get(item.path.path)!);
+  return { packed, packedCount, reusedCount };
+}
