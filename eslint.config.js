@@ -16,7 +16,7 @@ const STAGE = 'A stage imports base/ and media/, never another stage: move what 
 const PIPELINE_LAYERS = {
   base: { below: [], why: 'base/ (errors, tools, files, locks) imports nothing of the pipeline above it' },
   media: { below: ['base'], why: 'media/ (boot folder, record, USB image, store layout) imports base/ only' },
-  build: { below: ['base', 'media'], why: STAGE },
+  compose: { below: ['base', 'media'], why: STAGE },
   boot: { below: ['base', 'media'], why: STAGE },
   export: { below: ['base', 'media'], why: STAGE },
 };

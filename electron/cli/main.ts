@@ -26,18 +26,18 @@ import {
 } from '../shared/types.ts';
 import { DEFAULT_EXPECT, testBoot } from '../pipeline/boot/test-boot.ts';
 import { testBootMemoryMiB } from '../pipeline/boot/memory.ts';
-import { build, type BuildRequest } from '../pipeline/build/build.ts';
-import { cacheStats, pruneCache } from '../pipeline/build/cache.ts';
-import { defaultCacheLimit, parseSize } from '../pipeline/build/cache-limit.ts';
+import { build, type BuildRequest } from '../pipeline/compose/build.ts';
+import { cacheStats, pruneCache } from '../pipeline/compose/cache.ts';
+import { defaultCacheLimit, parseSize } from '../pipeline/compose/cache-limit.ts';
 import { defaultCacheDir } from '../pipeline/base/dirs.ts';
 import { formatBytes } from '../shared/progress.ts';
-import { parseInitrdCompression, parseSquashfsCompression } from '../pipeline/build/compression.ts';
-import { DEMO_STAGE1 } from '../pipeline/build/demo.ts';
+import { parseInitrdCompression, parseSquashfsCompression } from '../pipeline/compose/compression.ts';
+import { DEMO_STAGE1 } from '../pipeline/compose/demo.ts';
 import { DEMO_MARKER } from '../pipeline/media/markers.ts';
 import { CanceledError, NetbootError } from '../pipeline/base/errors.ts';
 import { exportTo } from '../pipeline/export/export.ts';
-import { parseFlakeArg } from '../pipeline/build/nix.ts';
-import { checkNix } from '../pipeline/build/nix-env.ts';
+import { parseFlakeArg } from '../pipeline/compose/nix.ts';
+import { checkNix } from '../pipeline/compose/nix-env.ts';
 import { KILL_GRACE_MS } from '../pipeline/base/tools.ts';
 import { TerminalRenderer } from './render.ts';
 

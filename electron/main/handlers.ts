@@ -29,16 +29,16 @@ import type {
 import { JOB_EVENT_CHANNEL } from '../shared/ipc.ts';
 import type { Arch, BootEvent, BuildEvent, SystemSource, TestBootResult } from '../shared/types.ts';
 import { SCRIPT_NAME } from '../shared/boot-folder.ts';
-import { build, resolveSystem } from '../pipeline/build/build.ts';
-import { cacheStats, pruneCache } from '../pipeline/build/cache.ts';
+import { build, resolveSystem } from '../pipeline/compose/build.ts';
+import { cacheStats, pruneCache } from '../pipeline/compose/cache.ts';
 import { defaultCacheDir } from '../pipeline/base/dirs.ts';
-import { queryClosure } from '../pipeline/build/closure.ts';
+import { queryClosure } from '../pipeline/compose/closure.ts';
 import { CanceledError, NetbootError } from '../pipeline/base/errors.ts';
 import { DEFAULT_EXPECT, testBoot } from '../pipeline/boot/test-boot.ts';
 import { testBootMemoryMiB } from '../pipeline/boot/memory.ts';
 import { exportTo } from '../pipeline/export/export.ts';
-import { listFlakeSystems } from '../pipeline/build/nix.ts';
-import { checkNix } from '../pipeline/build/nix-env.ts';
+import { listFlakeSystems } from '../pipeline/compose/nix.ts';
+import { checkNix } from '../pipeline/compose/nix-env.ts';
 
 /** The part of a WebContents the handlers use: who asked, and how to answer with events. */
 export interface Sender {

@@ -15,7 +15,7 @@
 import { copyFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDemo } from '../../electron/pipeline/build/demo.ts';
+import { buildDemo } from '../../electron/pipeline/compose/demo.ts';
 import { jsonEvents, runCli, tempDir } from '../helpers/fixtures.ts';
 import { expectDemoBooted, netbootTftpExportUnderUefi, netnsProblem } from '../helpers/netns.ts';
 

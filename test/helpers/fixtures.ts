@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll } from 'vitest';
-import { busyboxBootstrap as demoBootstrap } from '../../electron/pipeline/build/demo.ts';
+import { busyboxBootstrap as demoBootstrap } from '../../electron/pipeline/compose/demo.ts';
 
 const run = promisify(execFile);
 

@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { findDemoInputs, moduleCompression } from '../../electron/pipeline/build/demo.ts';
+import { findDemoInputs, moduleCompression } from '../../electron/pipeline/compose/demo.ts';
 import { tempDir } from './fixtures.ts';
 
 export const LOOP = 'kernel/drivers/block/loop.ko';

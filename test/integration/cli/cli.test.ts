@@ -6,7 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isCompleteSquashfs } from '../../../electron/pipeline/build/squashfs.ts';
+import { isCompleteSquashfs } from '../../../electron/pipeline/compose/squashfs.ts';
 import {
   buildFixture,
   busyboxBootstrap,

@@ -8,7 +8,7 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { NO_SANDBOX_NOTE } from '../../../electron/pipeline/build/nix-env.ts';
+import { NO_SANDBOX_NOTE } from '../../../electron/pipeline/compose/nix-env.ts';
 import { CLI, jsonEvents, runCli, tempDir } from '../../helpers/fixtures.ts';
 
 const run = promisify(execFile);

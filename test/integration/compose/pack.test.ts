@@ -7,7 +7,7 @@ import { readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { build, type BuildRequest } from '../../../electron/pipeline/build/build.ts';
+import { build, type BuildRequest } from '../../../electron/pipeline/compose/build.ts';
 import { squashfsLocation } from '../../../electron/pipeline/media/store.ts';
 import type { BuildEvent } from '../../../electron/shared/types.ts';
 import { readCpio, type ReadEntry } from '../../helpers/cpio-reader.ts';

@@ -18,7 +18,7 @@ import {
   nixProblem,
   parseNixVersion,
   type NixFacts,
-} from '../../../electron/pipeline/build/nix-env.ts';
+} from '../../../electron/pipeline/compose/nix-env.ts';
 
 const NIX_2_8 = parseNixVersion('nix (Nix) 2.8.0\n');
 const NIX_2_26 = parseNixVersion('nix (Nix) 2.26.3');

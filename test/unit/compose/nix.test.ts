@@ -8,7 +8,7 @@ import {
   nixPath,
   nixString,
   parseFlakeArg,
-} from '../../../electron/pipeline/build/nix.ts';
+} from '../../../electron/pipeline/compose/nix.ts';
 import { ROOT, tempDir } from '../../helpers/fixtures.ts';
 
 /** What the real Nix evaluator makes of an expression. */

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { build } from '../../../electron/pipeline/build/build.ts';
+import { build } from '../../../electron/pipeline/compose/build.ts';
 import { exportTo } from '../../../electron/pipeline/export/export.ts';
 import { readBootFolderFiles } from '../../../electron/pipeline/media/record.ts';
 import type { InitrdCompression } from '../../../electron/shared/types.ts';

@@ -4,7 +4,7 @@ import {
   mksquashfsCompressionArgs,
   parseInitrdCompression,
   parseSquashfsCompression,
-} from '../../../electron/pipeline/build/compression.ts';
+} from '../../../electron/pipeline/compose/compression.ts';
 
 describe('compressor settings', () => {
   it('reads NAME and NAME:LEVEL', () => {

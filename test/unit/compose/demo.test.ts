@@ -7,7 +7,7 @@ import {
   findDemoInputs,
   isStaticElf,
   moduleCompression,
-} from '../../../electron/pipeline/build/demo.ts';
+} from '../../../electron/pipeline/compose/demo.ts';
 import { tempDir } from '../../helpers/fixtures.ts';
 import { kernelRoot, LOOP, SQUASHFS } from '../../helpers/kernel-root.ts';
 

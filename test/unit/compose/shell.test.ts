@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ShellPool, ShellRunner } from '../../../electron/pipeline/build/shell.ts';
+import { ShellPool, ShellRunner } from '../../../electron/pipeline/compose/shell.ts';
 import { commandLine } from '../../../electron/pipeline/base/quote.ts';
 import { tempDir } from '../../helpers/fixtures.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runPool } from '../../../electron/pipeline/build/pool.ts';
+import { runPool } from '../../../electron/pipeline/compose/pool.ts';
 
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve, reject) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRegistration } from '../../../electron/pipeline/build/closure.ts';
+import { parseRegistration } from '../../../electron/pipeline/compose/closure.ts';
 
 // As nix-store --dump-db prints it: path, hash, size, deriver (maybe empty), count, references.
 const DUMP = `/nix/store/11dq3rl6iiksyv587rdhlzc44g76wq0d-params

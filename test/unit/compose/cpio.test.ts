@@ -2,8 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { lstat, mkdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cpioBytes, cpioHeader, cpioParts, partsSize, type CpioEntry } from '../../../electron/pipeline/build/cpio.ts';
-import { writeArchive } from '../../../electron/pipeline/build/initrd.ts';
+import {
+  cpioBytes,
+  cpioHeader,
+  cpioParts,
+  partsSize,
+  type CpioEntry,
+} from '../../../electron/pipeline/compose/cpio.ts';
+import { writeArchive } from '../../../electron/pipeline/compose/initrd.ts';
 import { readCpio } from '../../helpers/cpio-reader.ts';
 import { tempDir } from '../../helpers/fixtures.ts';
 

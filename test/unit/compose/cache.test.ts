@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Cache, cacheKey, cacheStats, pruneCache } from '../../../electron/pipeline/build/cache.ts';
-import { parseSize, planEviction } from '../../../electron/pipeline/build/cache-limit.ts';
+import { Cache, cacheKey, cacheStats, pruneCache } from '../../../electron/pipeline/compose/cache.ts';
+import { parseSize, planEviction } from '../../../electron/pipeline/compose/cache-limit.ts';
 import { tempDir } from '../../helpers/fixtures.ts';
 
 const PATH = '/nix/store/c8ccy5gy6bmdpycl6bp3yyw3amz32paf-hello-2.12';

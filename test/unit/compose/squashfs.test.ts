@@ -9,7 +9,7 @@ import {
   mksquashfsCommand,
   ProgressParser,
   progressMode,
-} from '../../../electron/pipeline/build/squashfs.ts';
+} from '../../../electron/pipeline/compose/squashfs.ts';
 import { shellQuote } from '../../../electron/pipeline/base/quote.ts';
 import { tempDir } from '../../helpers/fixtures.ts';
 

@@ -3,8 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { cpioBytes, cpioParts } from '../../../electron/pipeline/build/cpio.ts';
-import { initrdFormat, inspectStageOne } from '../../../electron/pipeline/build/inspect.ts';
+import { cpioBytes, cpioParts } from '../../../electron/pipeline/compose/cpio.ts';
+import { initrdFormat, inspectStageOne } from '../../../electron/pipeline/compose/inspect.ts';
 import { tempDir } from '../../helpers/fixtures.ts';
 
 async function archive(init: string): Promise<Buffer> {
