@@ -1,23 +1,12 @@
-/** The app slice: the step shown, the app's info and settings, the squashfs cache. */
-import type { AppInfo, CacheSummary, NetbootApi, Settings } from '../../electron/shared/ipc.ts';
-import { call, draftFrom, type GetState, type SetState } from './shared.ts';
+/**
+ * The app slice (the step shown, the app's info and settings, the squashfs
+ * cache): its creator and the steps in order. Its interface is in state.ts.
+ */
+import type { NetbootApi } from '../../electron/shared/ipc.ts';
+import { call, draftFrom } from './shared.ts';
+import type { AppSlice, GetState, SetState, Step } from './state.ts';
 
-export type Step = 'system' | 'options' | 'build' | 'result';
 export const STEPS: readonly Step[] = ['system', 'options', 'build', 'result'];
-
-export interface AppSlice {
-  step: Step;
-  info: AppInfo | undefined;
-  settings: Settings | undefined;
-  cache: CacheSummary | undefined;
-  goTo(step: Step): void;
-  init(): Promise<void>;
-  refreshCache(): Promise<void>;
-  /** Remove least recently used images until the cache holds at most `maxBytes`. */
-  pruneCache(maxBytes: number): Promise<void>;
-  /** Keep the cache under `bytes` after each build, from now on. */
-  setCacheLimit(bytes: number): Promise<void>;
-}
 
 export function createAppSlice(api: NetbootApi, set: SetState, get: GetState): AppSlice {
   return {

@@ -1,54 +1,13 @@
 /**
- * The boot slice: a test boot of the built folder (or the exported USB
- * image) in QEMU, and its console. The console output stays out of the
- * state: subscribers get it.
+ * The boot slice (a test boot of the built folder, or the exported USB
+ * image, in QEMU, and its console): its creator, which also returns the
+ * handler of the boot's events. The console output stays out of the state:
+ * subscribers get it. Its interface is in state.ts.
  */
-import type { ErrorInfo, NetbootApi } from '../../electron/shared/ipc.ts';
-import type { Accel, BootEvent, Firmware, TestBootResult } from '../../electron/shared/types.ts';
-import { call, newJobId, storeClock, type GetState, type SetState, type StoreOptions } from './shared.ts';
-
-export type BootStatus = 'running' | 'passed' | 'failed' | 'stopped' | 'error';
-
-/** One test boot: what it boots, how it is going, how it ended. */
-export interface BootRun {
-  job: string;
-  status: BootStatus;
-  firmware: Firmware;
-  medium: 'network' | 'usb';
-  /** The USB image booted, for medium usb. */
-  image: string | undefined;
-  memoryMiB: number | undefined;
-  /** KVM or TCG and why; `kvmFailure` when KVM failed mid-boot and the boot started again under TCG. */
-  accel: { accel: Accel; why: string; kvmFailure?: string | undefined } | undefined;
-  /** performance.now() at the start and end, for the elapsed time. */
-  startedAt: number;
-  endedAt: number | undefined;
-  stopping: boolean;
-  result: TestBootResult | undefined;
-  error: ErrorInfo | undefined;
-}
-
-export interface BootSlice {
-  bootFirmware: Firmware;
-  /** Boot the folder over the network, or the USB image exported in this session. */
-  bootFrom: 'network' | 'usb';
-  /** The USB image exported in this session, if any. */
-  usbImage: string | undefined;
-  boot: BootRun | undefined;
-  consoleOpen: boolean;
-  setBootFirmware(firmware: Firmware): void;
-  setBootFrom(from: 'network' | 'usb'): void;
-  /** Boot the built folder (or the exported image) in QEMU; the console panel opens. */
-  startBoot(): Promise<void>;
-  stopBoot(): void;
-  closeConsole(): void;
-  /**
-   * Receive the running boot's console output: what came so far at once,
-   * then each batch as it arrives. Kept out of the state, so a chatty guest
-   * re-renders nothing. Returns the function that unsubscribes.
-   */
-  subscribeConsole(listener: (data: string) => void): () => void;
-}
+import type { NetbootApi } from '../../electron/shared/ipc.ts';
+import type { BootEvent } from '../../electron/shared/types.ts';
+import { call, newJobId, storeClock } from './shared.ts';
+import type { BootSlice, GetState, SetState, StoreOptions } from './state.ts';
 
 /** Console output kept for a panel that opens (or reopens) mid-boot. */
 const MAX_CONSOLE_CHARS = 1024 * 1024;

@@ -1,60 +1,15 @@
 /**
- * The build slice: the running build, its progress and log, and the router
- * of main's job events (the bridge calls {@link BuildSlice.onJobEvent}).
- * Progress reaches React at most every `publishEveryMs`.
+ * The build slice (the running build, its progress and log, and the router of
+ * main's job events: the bridge calls {@link BuildSlice.onJobEvent}): its
+ * creator, the log's cap, and the pure helpers storeName and buildBlocker.
+ * Progress reaches React at most every `publishEveryMs`. Its interface is in
+ * state.ts.
  */
-import {
-  isBootEvent,
-  type BuildOutcome,
-  type ErrorInfo,
-  type JobEvent,
-  type NetbootApi,
-} from '../../electron/shared/ipc.ts';
-import { BuildProgress, type PathState } from '../../electron/shared/progress.ts';
-import type { BootEvent, BuildStage } from '../../electron/shared/types.ts';
-import {
-  call,
-  EMPTY_VIEW,
-  IDLE_EXPORT,
-  newJobId,
-  storeClock,
-  type AppState,
-  type GetState,
-  type LogLine,
-  type SetState,
-  type StoreOptions,
-} from './shared.ts';
-
-export interface PathRow extends PathState {
-  name: string;
-}
-
-export interface BuildView {
-  rows: PathRow[];
-  totalBytes: number;
-  bytesNow: number;
-  fraction: number;
-  donePaths: number;
-  packed: number;
-  reused: number;
-  secondsLeft: number | undefined;
-}
-
-export interface BuildSlice {
-  buildJob: string | undefined;
-  buildStatus: 'idle' | 'running' | 'done' | 'failed' | 'canceled';
-  stage: BuildStage | undefined;
-  stageMessage: string | undefined;
-  view: BuildView;
-  log: LogLine[];
-  warnings: string[];
-  buildError: ErrorInfo | undefined;
-  outcome: BuildOutcome | undefined;
-  startBuild(): Promise<void>;
-  cancelBuild(): void;
-  /** Apply one event of the running build (called by the bridge). */
-  onJobEvent(event: JobEvent): void;
-}
+import { isBootEvent, type NetbootApi } from '../../electron/shared/ipc.ts';
+import { BuildProgress } from '../../electron/shared/progress.ts';
+import type { BootEvent } from '../../electron/shared/types.ts';
+import { call, EMPTY_VIEW, IDLE_EXPORT, newJobId, storeClock } from './shared.ts';
+import type { AppState, BuildSlice, BuildView, GetState, LogLine, SetState, StoreOptions } from './state.ts';
 
 const MAX_LOG = 1000;
 

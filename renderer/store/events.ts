@@ -1,6 +1,6 @@
 /** The bridge from main's job events to the store. */
 import type { NetbootApi } from '../../electron/shared/ipc.ts';
-import type { AppStore } from './shared.ts';
+import type { AppStore } from './state.ts';
 
 /** Feed job events from main into the store; the returned function unsubscribes. */
 export function connectJobEvents(api: NetbootApi, store: AppStore): () => void {

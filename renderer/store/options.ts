@@ -1,11 +1,10 @@
-/** The options slice: the build options, saved to the settings as they change. */
-import { defaultBuildOptions, type BuildOptions, type NetbootApi } from '../../electron/shared/ipc.ts';
-import { call, type GetState, type SetState } from './shared.ts';
-
-export interface OptionsSlice {
-  options: BuildOptions;
-  setOptions(patch: Partial<BuildOptions>): void;
-}
+/**
+ * The options slice (the build options, saved to the settings as they
+ * change): its creator. Its interface is in state.ts.
+ */
+import { defaultBuildOptions, type NetbootApi } from '../../electron/shared/ipc.ts';
+import { call } from './shared.ts';
+import type { GetState, OptionsSlice, SetState } from './state.ts';
 
 export function createOptionsSlice(api: NetbootApi, set: SetState, get: GetState): OptionsSlice {
   return {

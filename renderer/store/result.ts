@@ -1,55 +1,16 @@
 /**
- * The result slice: the export form (a draft per kind), the export as it
- * runs, the script's copy, and the Result step's live preview of the script.
+ * The result slice (the export form, a draft per kind; the export as it
+ * runs; the script's copy): its creator, the form's prompts, and the pure
+ * helpers draftSpec and previewScript (the Result step's live preview of the
+ * script). Its interface is in state.ts.
  */
 import { kernelFileName, INITRD_NAMES } from '../../electron/shared/boot-folder.ts';
 import { baseUrlProblem, subdirProblem } from '../../electron/shared/export-spec.ts';
 import { ipxeScript } from '../../electron/shared/ipxe.ts';
-import type { BuildOptions, Drive, ErrorInfo, NetbootApi, Purpose, SystemSummary } from '../../electron/shared/ipc.ts';
-import type { ExportKind, ExportSpec, ExportSummary } from '../../electron/shared/types.ts';
-import { call, draftFrom, IDLE_EXPORT, newJobId, type GetState, type SetState } from './shared.ts';
-
-/** The export form as the user fills it in: a destination per kind, so switching kinds loses nothing. */
-export interface ExportDraft {
-  kind: ExportKind;
-  /** The folder of the folder, TFTP and HTTP kinds; the stick's mountpoint for usb. */
-  dirs: Record<Exclude<ExportKind, 'usb-image'>, string>;
-  subdir: string;
-  baseUrl: string;
-  /** The image file of the usb-image kind. */
-  file: string;
-}
-
-export interface ExportState {
-  status: 'idle' | 'running' | 'done' | 'failed' | 'canceled';
-  job: string | undefined;
-  spec: ExportSpec | undefined;
-  summary: ExportSummary | undefined;
-  error: ErrorInfo | undefined;
-  /** Files written so far, while it runs. */
-  written: number;
-}
-
-/** Which field of the export form is wrong, and the one sentence that says why. */
-export interface ExportProblem {
-  field: 'dir' | 'subdir' | 'baseUrl' | 'file';
-  message: string;
-}
-
-export interface ResultSlice {
-  drives: Drive[] | undefined;
-  exportDraft: ExportDraft;
-  exportState: ExportState;
-  copied: boolean;
-  refreshDrives(): Promise<void>;
-  setExportDraft(patch: Partial<Omit<ExportDraft, 'dirs'>> & { dir?: string }): void;
-  /** Open the folder picker (or the save dialog for an image) for the draft's kind. */
-  chooseExportDestination(): Promise<void>;
-  startExport(): Promise<void>;
-  cancelExport(): void;
-  showFolder(path: string): Promise<void>;
-  copyScript(): Promise<void>;
-}
+import type { BuildOptions, NetbootApi, Purpose, SystemSummary } from '../../electron/shared/ipc.ts';
+import type { ExportKind, ExportSpec } from '../../electron/shared/types.ts';
+import { call, draftFrom, IDLE_EXPORT, newJobId } from './shared.ts';
+import type { ExportDraft, ExportProblem, GetState, ResultSlice, SetState } from './state.ts';
 
 const DIR_PROMPTS: Record<Exclude<ExportKind, 'usb-image'>, string> = {
   folder: 'Choose the folder to export to.',

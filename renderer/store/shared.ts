@@ -1,32 +1,13 @@
 /**
- * What several slices of the store use: the wrapper of calls to main, job
- * ids, log lines, the store's options, the composed state's type, and the
- * values one slice sets in another's state (a new system or a new build puts
- * the build view and the export back at rest; the settings seed the export
- * form). The slices import from here and never from each other.
+ * The runtime helpers several slices use: the wrapper of calls to main, job
+ * ids, the store's clock, and the values one slice sets in another's state (a
+ * new system or a new build puts the build view and the export back at rest;
+ * the settings seed the export form). Types come from state.ts; the slices
+ * import from here and state.ts, never from each other.
  */
-import type { StoreApi } from 'zustand/vanilla';
 import type { ErrorInfo, Result } from '../../electron/shared/ipc.ts';
 import type { ExportSpec } from '../../electron/shared/types.ts';
-import type { AppSlice } from './app.ts';
-import type { BootSlice } from './boot.ts';
-import type { BuildSlice, BuildView } from './build.ts';
-import type { OptionsSlice } from './options.ts';
-import type { ExportDraft, ExportState, ResultSlice } from './result.ts';
-import type { SystemSlice } from './system.ts';
-
-export type AppState = AppSlice & SystemSlice & OptionsSlice & BuildSlice & ResultSlice & BootSlice;
-export type AppStore = StoreApi<AppState>;
-
-/** The store's `set` and `get`, as each slice's creator receives them. */
-export type SetState = AppStore['setState'];
-export type GetState = AppStore['getState'];
-
-export interface StoreOptions {
-  /** How often progress reaches React, in ms: events can come by the thousand. */
-  publishEveryMs?: number;
-  now?: () => number;
-}
+import type { BuildView, ExportDraft, ExportState, StoreOptions } from './state.ts';
 
 /** The store's clock: `storeOptions.now`, or performance.now(). */
 export function storeClock(storeOptions: StoreOptions): () => number {
@@ -38,11 +19,6 @@ let jobCounter = 0;
 export function newJobId(kind: string): string {
   jobCounter++;
   return `${kind}-${Date.now().toString(36)}-${jobCounter}`;
-}
-
-export interface LogLine {
-  kind: 'stage' | 'log' | 'warning' | 'error';
-  text: string;
 }
 
 const unexpected = (error: unknown): ErrorInfo => ({

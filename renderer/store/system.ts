@@ -1,24 +1,10 @@
-/** The system slice: the flake or built system chosen, and its summary once resolved. */
-import type { ErrorInfo, FlakeConfiguration, NetbootApi, SystemSummary } from '../../electron/shared/ipc.ts';
-import type { SystemSource } from '../../electron/shared/types.ts';
-import { call, EMPTY_VIEW, IDLE_EXPORT, newJobId, type GetState, type SetState } from './shared.ts';
-
-export interface SystemSlice {
-  flakeRef: string | undefined;
-  flakeConfigs: FlakeConfiguration[] | undefined;
-  flakeJob: string | undefined;
-  resolveJob: string | undefined;
-  /** What is being resolved, for the spinner. */
-  resolving: string | undefined;
-  resolveStatus: string | undefined;
-  summary: SystemSummary | undefined;
-  systemError: ErrorInfo | undefined;
-  chooseFlake(): Promise<void>;
-  listFlake(ref: string): Promise<void>;
-  chooseBuiltSystem(): Promise<void>;
-  resolve(source: SystemSource, label: string): Promise<void>;
-  cancelResolve(): void;
-}
+/**
+ * The system slice (the flake or built system chosen, and its summary once
+ * resolved): its creator. Its interface is in state.ts.
+ */
+import type { NetbootApi } from '../../electron/shared/ipc.ts';
+import { call, EMPTY_VIEW, IDLE_EXPORT, newJobId } from './shared.ts';
+import type { GetState, SetState, SystemSlice } from './state.ts';
 
 export function createSystemSlice(api: NetbootApi, set: SetState, get: GetState): SystemSlice {
   return {
