@@ -1,7 +1,7 @@
 /** The store, handed to components through context and read with selectors. */
 import { createContext, useContext } from 'react';
 import { useStore } from 'zustand';
-import type { AppState, AppStore } from './store.ts';
+import type { AppState, AppStore } from './store/index.ts';
 
 export const StoreContext = createContext<AppStore | undefined>(undefined);
 

@@ -7,7 +7,7 @@ import { createRoot } from 'react-dom/client';
 import type { NetbootApi } from '../electron/shared/ipc.ts';
 import { App } from './components/App.tsx';
 import { StoreContext } from './context.tsx';
-import { connectJobEvents, createAppStore } from './store.ts';
+import { connectJobEvents, createAppStore } from './store/index.ts';
 import './style.css';
 
 declare global {

@@ -1,7 +1,7 @@
 import { useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { formatBytes, formatDuration } from '../../electron/shared/progress.ts';
 import { useApp } from '../context.tsx';
-import type { PathRow } from '../store.ts';
+import type { PathRow } from '../store/index.ts';
 import { ErrorBanner } from './ErrorBanner.tsx';
 
 type SortKey = 'name' | 'size' | 'state' | 'packed';

@@ -3,7 +3,7 @@ import { BASE_URL_EXAMPLE, baseUrlProblem, subdirProblem, TFTP_SLOW_BYTES } from
 import { formatBytes } from '../../electron/shared/progress.ts';
 import type { ExportKind, ExportSummary } from '../../electron/shared/types.ts';
 import { useApp } from '../context.tsx';
-import { draftSpec } from '../store.ts';
+import { draftSpec } from '../store/index.ts';
 import { FileTable } from './FileTable.tsx';
 import { ErrorBanner } from './ErrorBanner.tsx';
 

@@ -14,7 +14,7 @@ import {
   type SquashfsCompression,
 } from '../../electron/shared/types.ts';
 import { useApp } from '../context.tsx';
-import { buildBlocker } from '../store.ts';
+import { buildBlocker } from '../store/index.ts';
 
 /** How much smaller each compressor makes a typical NixOS closure: for the estimate before a build. */
 const RATIO: Record<SquashfsCompression['name'], number> = { gzip: 0.42, zstd: 0.4, xz: 0.33, lz4: 0.55, lzo: 0.48 };

@@ -1,6 +1,6 @@
 import { formatBytes } from '../../electron/shared/progress.ts';
 import { useApp } from '../context.tsx';
-import { previewScript } from '../store.ts';
+import { previewScript } from '../store/index.ts';
 import { FileTable } from './FileTable.tsx';
 import { ExportCard } from './ExportCard.tsx';
 import { IpxePreview } from './IpxePreview.tsx';

@@ -1,6 +1,6 @@
 import { useShallow } from 'zustand/react/shallow';
 import { useApp } from '../context.tsx';
-import { STEPS, type Step } from '../store.ts';
+import { STEPS, type Step } from '../store/index.ts';
 
 const LABELS: Record<Step, string> = { system: 'System', options: 'Options', build: 'Build', result: 'Result' };
 

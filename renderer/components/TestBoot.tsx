@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { FIRMWARES, type Firmware } from '../../electron/shared/types.ts';
 import { useApp } from '../context.tsx';
-import type { BootRun } from '../store.ts';
+import type { BootRun } from '../store/index.ts';
 import { createConsoleTerminal } from '../terminal.ts';
 import { ErrorBanner } from './ErrorBanner.tsx';
 

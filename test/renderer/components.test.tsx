@@ -7,7 +7,7 @@ import { userEvent } from '@testing-library/user-event';
 import { afterEach, describe, expect, it } from 'vitest';
 import { App } from '../../renderer/components/App.tsx';
 import { StoreContext } from '../../renderer/context.tsx';
-import { connectJobEvents, createAppStore, type AppStore } from '../../renderer/store.ts';
+import { connectJobEvents, createAppStore, type AppStore } from '../../renderer/store/index.ts';
 import type { BuildOutcome, JobEvent } from '../../electron/shared/ipc.ts';
 import type { BuildEvent } from '../../electron/shared/types.ts';
 import { fakeApi, ok, OUTCOME, SUMMARY, type Answers, type FakeApi } from './fake-api.ts';
@@ -175,7 +175,7 @@ describe('Result step', () => {
   it('previews netboot.ipxe, follows kernel-parameter edits, and copies the script', async () => {
     const { user, fake, store } = await resolvedDemo({
       'build:start': async () => {
-        const { previewScript } = await import('../../renderer/store.ts');
+        const { previewScript } = await import('../../renderer/store/index.ts');
         return ok({ ...OUTCOME, script: previewScript(SUMMARY, store.getState().options) });
       },
       'clipboard:write': () => ok(null),

@@ -14,7 +14,7 @@ import { userEvent } from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { App } from '../../renderer/components/App.tsx';
 import { StoreContext } from '../../renderer/context.tsx';
-import { connectJobEvents, createAppStore, draftFrom, draftSpec, type AppStore } from '../../renderer/store.ts';
+import { connectJobEvents, createAppStore, draftFrom, draftSpec, type AppStore } from '../../renderer/store/index.ts';
 import type { ExportSummary, TestBootResult } from '../../electron/shared/types.ts';
 import type { Result, Settings } from '../../electron/shared/ipc.ts';
 import { defaultBuildOptions } from '../../electron/shared/ipc.ts';
