@@ -10,10 +10,10 @@ import { execFile } from 'node:child_process';
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { build } from '../electron/pipeline/build/build.ts';
-import { queryClosure } from '../electron/pipeline/build/closure.ts';
-import { mksquashfsCompressionArgs, parseSquashfsCompression } from '../electron/pipeline/build/compression.ts';
-import { segmentParts, writeArchive } from '../electron/pipeline/build/initrd.ts';
+import { build } from '../electron/pipeline/compose/build.ts';
+import { queryClosure } from '../electron/pipeline/compose/closure.ts';
+import { mksquashfsCompressionArgs, parseSquashfsCompression } from '../electron/pipeline/compose/compression.ts';
+import { segmentParts, writeArchive } from '../electron/pipeline/compose/initrd.ts';
 
 const run = promisify(execFile);
 const [kind, json] = process.argv.slice(2);

@@ -12,7 +12,7 @@ import { lstat, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { buildDemo } from '../electron/pipeline/build/demo.ts';
+import { buildDemo } from '../electron/pipeline/compose/demo.ts';
 
 const run = promisify(execFile);
 

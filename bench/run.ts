@@ -24,8 +24,8 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { queryClosure } from '../electron/pipeline/build/closure.ts';
-import { mksquashfsCompressionArgs, parseSquashfsCompression } from '../electron/pipeline/build/compression.ts';
+import { queryClosure } from '../electron/pipeline/compose/closure.ts';
+import { mksquashfsCompressionArgs, parseSquashfsCompression } from '../electron/pipeline/compose/compression.ts';
 import { toolVersion } from '../electron/pipeline/base/tools.ts';
 import { formatBytes } from '../electron/shared/progress.ts';
 import { benchClosure } from './closure.ts';
