@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { describeError, signalExitCode } from '../../../electron/cli/main.ts';
+import { describeError } from '../../../electron/cli/errors.ts';
+import { signalExitCode } from '../../../electron/cli/signals.ts';
 import { CanceledError, errorLine } from '../../../electron/pipeline/base/errors.ts';
 import { checkResult } from '../../../electron/pipeline/base/tools.ts';
 
