@@ -35,6 +35,12 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS files (a preload for `node --require`): require is how they load.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['electron/**'],
     rules: {
       'no-restricted-syntax': [

@@ -13,6 +13,7 @@ import type { Arch } from '../shared/types.ts';
 import { isBootEvent, type FilePurpose, type Purpose } from '../shared/ipc.ts';
 import { MainHandlers, type Sender } from './handlers.ts';
 import { createIpcRouter, registerIpc, type RequestEvent } from './ipc.ts';
+import { pageUrlProblem } from './page-url.ts';
 
 // Injected by @electron-forge/plugin-vite.
 declare const MAIN_WINDOW_VITE_DEV_SERVER_URL: string | undefined;
@@ -122,12 +123,14 @@ function createWindow(): void {
     title: 'Netboot Composer',
     show: false,
     webPreferences: {
-      preload: join(import.meta.dirname, 'preload.cjs'),
+      preload: join(import.meta.dirname, 'preload.cjs'), // eng-disable PRELOAD_JS_CHECK: it exposes one method per IPC channel through contextBridge, never ipcRenderer (electron/preload/preload.ts)
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,
       webviewTag: false,
       spellcheck: false,
+      // A middle click on a link would open it in a new window: there are none.
+      disableBlinkFeatures: 'Auxclick',
     },
   });
   windows.add(window);
@@ -157,6 +160,13 @@ app.on('web-contents-created', (_, contents) => {
   contents.session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
 });
 
-registerIpc(ipcMain, createIpcRouter(handlers, isTrusted));
-void app.whenReady().then(createWindow);
-app.on('window-all-closed', () => app.quit());
+const pageProblem = pageUrlProblem(PAGE_URL, { packaged: app.isPackaged, appPath: app.getAppPath() });
+if (pageProblem) {
+  // No window, no IPC: a page that is not ours gets nothing of main.
+  console.error(pageProblem);
+  app.exit(1);
+} else {
+  registerIpc(ipcMain, createIpcRouter(handlers, isTrusted));
+  void app.whenReady().then(createWindow);
+  app.on('window-all-closed', () => app.quit());
+}

@@ -70,6 +70,16 @@ class MockApp extends EventEmitter {
     return Promise.resolve();
   }
   quit(): void {}
+  /** What main passed to app.exit(), if it did. */
+  exitCode: number | undefined;
+  exit(code = 0): void {
+    this.exitCode = code;
+  }
+  isPackaged = false;
+  appPath = '/nonexistent/app.asar';
+  getAppPath(): string {
+    return this.appPath;
+  }
 }
 
 export const app = new MockApp();
