@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -37,12 +38,14 @@ describe('the command shell', () => {
     const pool = new ShellPool();
     const controller = new AbortController();
     const started = performance.now();
-    const running = pool.run(['sleep', '30'], controller.signal);
+    // A duration no other process on the machine sleeps, so the check below sees only ours.
+    const seconds = `30.${randomInt(100_000, 999_999)}`;
+    const running = pool.run(['sleep', seconds], controller.signal);
     setTimeout(() => controller.abort(), 100);
     await expect(running).rejects.toThrow(/canceled|stopped/i);
     await pool.close();
     expect(performance.now() - started).toBeLessThan(5000);
     const ps = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
-    expect(ps.split('\n').filter((line) => line.trim() === 'sleep 30')).toEqual([]);
+    expect(ps.split('\n').filter((line) => line.trim() === `sleep ${seconds}`)).toEqual([]);
   });
 });
