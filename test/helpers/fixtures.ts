@@ -46,6 +46,8 @@ export interface FixtureOptions {
   /** With the fake initrd: its exact length in bytes. */
   initrdBytes?: number;
   attr?: 'toplevel' | 'plain' | 'leaf' | 'mid' | 'stable';
+  /** A result link (a GC root) to make, instead of none. */
+  outLink?: string;
 }
 
 /** Build an attribute of test/fixtures/system.nix; returns its store path. */
@@ -54,7 +56,7 @@ export async function buildFixture(options: FixtureOptions = {}): Promise<string
     join(ROOT, 'test', 'fixtures', 'system.nix'),
     '-A',
     options.attr ?? 'toplevel',
-    '--no-out-link',
+    ...(options.outLink === undefined ? ['--no-out-link'] : ['--out-link', options.outLink]),
     '--arg',
     'bootstrap',
     await busyboxBootstrap(),

@@ -21,20 +21,64 @@ export class ToolMissingError extends NetbootError {
   }
 }
 
-/** A program ran and failed. */
+/** How a program ended when it failed, and what it said. */
+export interface ToolFailure {
+  /** The command line, for the details. */
+  command: string;
+  exitCode?: number | undefined;
+  /** The signal that killed it (SIGSEGV...), when one did. */
+  signal?: string | undefined;
+  /** Everything it printed (stdout and stderr), for the details. */
+  output: string;
+  /**
+   * Its stderr, when known apart: the reason is read there, and from the rest
+   * of the output only a line flagged as an error (stdout may be data, such
+   * as a half-written registration).
+   */
+  stderr?: string | undefined;
+}
+
+/** The longest quote of a tool's words in a message: the rest is in the details. */
+const MAX_REASON_CHARS = 200;
+
+/** The shell's own note of a signal ("Segmentation fault"), which adds nothing to "killed by SIGSEGV". */
+const SIGNAL_NOTE =
+  /(^|: )(Segmentation fault|Killed|Aborted|Bus error|Illegal instruction|Terminated)( \(core dumped\))?$/;
+
+/** A program ran and failed (or was killed). */
 export class ToolFailedError extends NetbootError {
   readonly command: string;
   readonly exitCode: number | undefined;
+  readonly signal: string | undefined;
 
-  constructor(what: string, command: string, exitCode: number | undefined, output: string) {
-    const last = errorLine(output);
-    super(`${what} failed${exitCode === undefined ? '' : ` (exit code ${exitCode})`}${last ? `: ${last}` : '.'}`, {
-      details: `$ ${command}\n${output}`,
+  constructor(what: string, failure: ToolFailure) {
+    const how =
+      failure.signal !== undefined
+        ? ` (killed by ${failure.signal})`
+        : failure.exitCode === undefined
+          ? ''
+          : ` (exit code ${failure.exitCode})`;
+    let reason =
+      failure.stderr === undefined
+        ? errorLine(failure.output)
+        : errorLine(failure.stderr) || flaggedErrorLine(failure.output);
+    if (failure.signal !== undefined && SIGNAL_NOTE.test(reason)) reason = '';
+    reason = printable(reason);
+    super(`${what} failed${how}${reason ? `: ${reason}` : '.'}`, {
+      details: `$ ${failure.command}\n${failure.output}`,
     });
     this.name = 'ToolFailedError';
-    this.command = command;
-    this.exitCode = exitCode;
+    this.command = failure.command;
+    this.exitCode = failure.exitCode;
+    this.signal = failure.signal;
   }
+}
+
+/** `text` with control characters and invalid bytes as "?", cut to {@link MAX_REASON_CHARS}. */
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, '?');
+  return clean.length > MAX_REASON_CHARS ? `${clean.slice(0, MAX_REASON_CHARS)}…` : clean;
 }
 
 /** The user stopped the build (Ctrl-C, Cancel). */
@@ -51,13 +95,26 @@ export class CanceledError extends NetbootError {
  * out hints such as Nix's "(use '--show-trace' ...)".
  */
 export function errorLine(output: string): string {
-  const lines = output
+  const lines = outputLines(output);
+  const line = lines.filter(isFlagged).at(-1) ?? lines.at(-1) ?? '';
+  return line.replace(/^(error|fatal error):\s*/i, '');
+}
+
+/** Like {@link errorLine}, but only a line that starts like an error: empty when there is none. */
+export function flaggedErrorLine(output: string): string {
+  const line = outputLines(output).filter(isFlagged).at(-1) ?? '';
+  return line.replace(/^(error|fatal error):\s*/i, '');
+}
+
+function outputLines(output: string): string[] {
+  return output
     .split(/\r?\n|\r/)
     .map((line) => line.trim())
     .filter((line) => line.length > 0 && !/^\(use '--show-trace'/.test(line));
-  const flagged = lines.filter((line) => /^(error|fatal error)\b:?/i.test(line));
-  const line = flagged.at(-1) ?? lines.at(-1) ?? '';
-  return line.replace(/^(error|fatal error):\s*/i, '');
+}
+
+function isFlagged(line: string): boolean {
+  return /^(error|fatal error)\b:?/i.test(line);
 }
 
 /** True when `error` was thrown because `signal` was aborted. */

@@ -4,6 +4,7 @@
  * "install X" rather than as a spawn error.
  */
 import { accessSync, constants } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { CanceledError, NetbootError, ToolFailedError, ToolMissingError } from './errors.ts';
@@ -173,7 +174,9 @@ export function checkResult(
     isCanceled: boolean;
     exitCode?: number | undefined;
     stdout: unknown;
+    stderr?: unknown;
     all?: unknown;
+    signal?: string | undefined;
     shortMessage?: string;
     code?: string;
   },
@@ -191,10 +194,26 @@ export function checkResult(
         { details: `$ ${[tool, ...args].join(' ')}\n${output}` },
       );
     }
-    throw new ToolFailedError(options.what, [tool, ...args].join(' '), result.exitCode, output);
+    throw new ToolFailedError(options.what, {
+      command: [tool, ...args].join(' '),
+      exitCode: result.exitCode,
+      signal: result.signal,
+      output,
+      stderr: typeof result.stderr === 'string' ? result.stderr : undefined,
+    });
   }
   if (typeof result.stdout !== 'string') throw new NetbootError(`${options.what} printed no text.`);
   return result.stdout;
+}
+
+/**
+ * The signal a shell's exit status stands for: a shell reports a command
+ * killed by signal N as 128 + N (139: SIGSEGV), and so does `script -e`.
+ */
+export function signalOfShellStatus(status: number | undefined): string | undefined {
+  if (status === undefined || status <= 128 || status > 128 + 64) return undefined;
+  const number = status - 128;
+  return Object.entries(osConstants.signals).find(([, value]) => value === number)?.[0];
 }
 
 const versions = new Map<string, Promise<string>>();

@@ -23,6 +23,18 @@ export interface Closure {
   totalBytes: number;
 }
 
+/** A registration that is not what `nix-store --dump-db` writes. */
+export class RegistrationError extends NetbootError {
+  /** What is wrong with it, to follow "the registration": "ends early: the size of X is missing". */
+  readonly problem: string;
+
+  constructor(problem: string) {
+    super(`The Nix registration ${problem}.`);
+    this.name = 'RegistrationError';
+    this.problem = problem;
+  }
+}
+
 /**
  * Parse `nix-store --dump-db` output: per path, its name, hash, NAR size,
  * deriver (maybe empty), the number of references, then the references.
@@ -34,7 +46,7 @@ export function parseRegistration(text: string): RegisteredPath[] {
   let i = 0;
   const next = (what: string): string => {
     const line = lines[i++];
-    if (line === undefined) throw new NetbootError(`The Nix registration ends early: ${what} is missing.`);
+    if (line === undefined) throw new RegistrationError(`ends early: ${what} is missing`);
     return line;
   };
   while (i < lines.length) {
@@ -44,7 +56,7 @@ export function parseRegistration(text: string): RegisteredPath[] {
     const deriver = next(`the deriver of ${path}`);
     const count = Number(next(`the reference count of ${path}`));
     if (!path.startsWith('/') || !Number.isSafeInteger(narSize) || !Number.isSafeInteger(count)) {
-      throw new NetbootError(`The Nix registration is not in the format nix-store --dump-db writes (at ${path}).`);
+      throw new RegistrationError(`is not in the format nix-store --dump-db writes (at ${path})`);
     }
     const references: string[] = [];
     for (let r = 0; r < count; r++) references.push(next(`a reference of ${path}`));
@@ -62,13 +74,22 @@ export async function queryClosure(storePath: string, signal?: AbortSignal): Pro
   });
   const pathList = requisites.split('\n').filter((line) => line.length > 0);
   if (pathList.length === 0) throw new NetbootError(`Nix reports an empty closure for ${storePath}.`);
-  const registration = await runTool('nix-store', nixStoreDumpDbArgs(pathList), {
-    what: 'nix-store --dump-db (the registration of the closure)',
-    signal,
-  });
-  const paths = parseRegistration(registration);
+  const what = `nix-store --dump-db (the registration of the closure of ${storePath})`;
+  const registration = await runTool('nix-store', nixStoreDumpDbArgs(pathList), { what, signal });
+  let paths: RegisteredPath[];
+  try {
+    paths = parseRegistration(registration);
+  } catch (error) {
+    if (!(error instanceof RegistrationError)) throw error;
+    throw new NetbootError(
+      `The registration nix-store --dump-db printed for the closure of ${storePath} ${error.problem}; build again, and if it happens again check the store with nix-store --verify.`,
+      { cause: error, details: registration },
+    );
+  }
   const listed = new Set(paths.map((p) => p.path));
   const missing = pathList.find((p) => !listed.has(p));
-  if (missing !== undefined) throw new NetbootError(`nix-store --dump-db did not describe ${missing}.`);
+  if (missing !== undefined) {
+    throw new NetbootError(`${what} did not describe ${missing}; check the store with nix-store --verify.`);
+  }
   return { paths, registration, totalBytes: paths.reduce((sum, p) => sum + p.narSize, 0) };
 }

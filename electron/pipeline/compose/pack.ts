@@ -3,6 +3,7 @@
  * made now with mksquashfs (and, when the initrds are compressed, its
  * compressed cpio segment), at most `jobs` at once, biggest first.
  */
+import { lstat } from 'node:fs/promises';
 import { formatBytes } from '../../shared/progress.ts';
 import type { BuildEvent, InitrdCompression, SquashfsCompression } from '../../shared/types.ts';
 import { NetbootError } from '../base/errors.ts';
@@ -77,6 +78,45 @@ export function planFiles(plan: PackPlan): string[] {
   return plan.paths.flatMap((p) => (p.segment ? [p.squashfs.file, p.segment.file] : [p.squashfs.file]));
 }
 
+/** True while `storePath` is in the store (a symlink counts, even one whose target is gone). */
+async function inStore(storePath: string): Promise<boolean> {
+  return lstat(storePath).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Run `pack` on `storePath`; if the path was deleted from the store before it
+ * was read whole (a garbage collection during the build), say so, whether the
+ * tool failed on it or not: what it packed may be part of the path.
+ */
+async function whileInStore(storePath: string, signal: AbortSignal, pack: () => Promise<void>): Promise<void> {
+  try {
+    await pack();
+  } catch (error) {
+    if (!signal.aborted && !(await inStore(storePath))) {
+      throw new StorePathGoneError(storePath, {
+        cause: error,
+        details: error instanceof NetbootError ? error.details : undefined,
+      });
+    }
+    throw error;
+  }
+  if (!(await inStore(storePath))) throw new StorePathGoneError(storePath);
+}
+
+/** A store path of the closure was deleted while the build was packing it. */
+export class StorePathGoneError extends NetbootError {
+  constructor(storePath: string, options?: { cause?: unknown; details?: string | undefined }) {
+    super(
+      `${storePath} was deleted from the Nix store while it was being packed (a garbage collection?); build the system again with Nix, then build the boot folder again.`,
+      options,
+    );
+    this.name = 'StorePathGoneError';
+  }
+}
+
 export interface PackOptions {
   cache: Cache;
   squashfsCompression: SquashfsCompression;
@@ -107,19 +147,22 @@ export async function packClosure(
       { key: squashfs.key, storePath: path.path, recipe: plan.squashfsRecipe },
       async (temp) => {
         emit({ event: 'path-start', path: path.path });
-        await packStorePath(path.path, temp, {
-          compression: squashfsCompression,
-          processors: share,
-          // A pseudo-terminal costs a few milliseconds: worth it only where there is progress to see.
-          progress: progress === 'terminal' && path.narSize < TERMINAL_PROGRESS_MIN_BYTES ? 'none' : progress,
-          signal,
-          shells,
-          onProgress: (percent) => {
-            if (percent === last) return;
-            last = percent;
-            emit({ event: 'path-progress', path: path.path, percent });
-          },
-        });
+        await whileInStore(path.path, signal, () =>
+          packStorePath(path.path, temp, {
+            compression: squashfsCompression,
+            processors: share,
+            // A pseudo-terminal costs a few milliseconds: worth it only where there is progress to see.
+            progress: progress === 'terminal' && path.narSize < TERMINAL_PROGRESS_MIN_BYTES ? 'none' : progress,
+            signal,
+            shells,
+            onProgress: (percent) => {
+              // A path's progress only goes forward, whatever mksquashfs printed.
+              if (percent <= last) return;
+              last = percent;
+              emit({ event: 'path-progress', path: path.path, percent });
+            },
+          }),
+        );
         await assertCompleteSquashfs(temp, path.path);
       },
       { isValid: (found) => isCompleteSquashfs(found.file), signal },

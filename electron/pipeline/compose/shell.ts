@@ -17,8 +17,11 @@ import { KILL_GRACE_MS } from '../base/tools.ts';
 /**
  * The shell's loop: run each line with no input and no output, its errors
  * into the file $1, and answer with the exit status on a line of its own.
+ * Stopped (SIGTERM to its process group, the command with it), the shell
+ * exits only once the command has ended: a trapped signal waits for the
+ * foreground command, so when the shell is gone, so is what it ran.
  */
-const LOOP = 'while IFS= read -r line; do eval "$line" </dev/null >/dev/null 2>"$1"; echo "$?"; done';
+const LOOP = `trap 'exit 143' TERM; while IFS= read -r line; do eval "$line" </dev/null >/dev/null 2>"$1"; echo "$?"; done`;
 
 export interface ShellResult {
   exitCode: number;

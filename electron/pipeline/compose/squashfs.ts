@@ -7,7 +7,7 @@ import { open } from 'node:fs/promises';
 import type { SquashfsCompression } from '../../shared/types.ts';
 import { NetbootError, ToolFailedError } from '../base/errors.ts';
 import { shellQuote } from '../base/quote.ts';
-import { checkResult, findTool, requireTool, spawnProgram } from '../base/tools.ts';
+import { checkResult, findTool, requireTool, signalOfShellStatus, spawnProgram } from '../base/tools.ts';
 import { mksquashfsCompressionArgs } from './compression.ts';
 import type { ShellPool } from './shell.ts';
 
@@ -57,15 +57,22 @@ export class ProgressParser {
   push(chunk: string): number | undefined {
     const text = this.rest + chunk;
     const pieces = text.split(/[\r\n]/);
-    this.rest = pieces.pop() ?? '';
+    // A line of progress is short: output that never ends a line (garbage) is not kept whole.
+    this.rest = (pieces.pop() ?? '').slice(-MAX_PROGRESS_LINE);
     let percent: number | undefined;
     for (const piece of pieces) {
+      if (piece.length > MAX_PROGRESS_LINE) continue;
       const match = /\]\s+\d+\/\d+\s+(\d{1,3})%\s*$/.exec(piece) ?? /^\s*(\d{1,3})\s*$/.exec(piece);
-      if (match?.[1] !== undefined) percent = Math.min(100, Number(match[1]));
+      const value = match?.[1] === undefined ? undefined : Number(match[1]);
+      // More than 100% is not progress, whatever printed it.
+      if (value !== undefined && value <= 100) percent = value;
     }
     return percent;
   }
 }
+
+/** The longest line read as progress: the bar on a 200-column terminal, with room to spare. */
+const MAX_PROGRESS_LINE = 1024;
 
 /**
  * How to learn a running mksquashfs's progress. 4.6 and later print
@@ -127,7 +134,14 @@ export async function packStorePath(storePath: string, outFile: string, options:
   if (options.progress === 'none' && options.shells) {
     const mksquashfs = requireTool('mksquashfs');
     const { exitCode, stderr } = await options.shells.run([mksquashfs, ...args], options.signal);
-    if (exitCode !== 0) throw new ToolFailedError(what, [mksquashfs, ...args].join(' '), exitCode, stderr);
+    if (exitCode !== 0) {
+      const signal = signalOfShellStatus(exitCode);
+      throw new ToolFailedError(what, {
+        command: [mksquashfs, ...args].join(' '),
+        ...(signal !== undefined ? { signal } : { exitCode }),
+        output: stderr,
+      });
+    }
     return;
   }
   const command = mksquashfsCommand(options.progress, requireTool('mksquashfs'), args, findTool('script'));
@@ -138,7 +152,12 @@ export async function packStorePath(storePath: string, outFile: string, options:
     if (percent !== undefined) options.onProgress?.(percent);
   });
   const result = await subprocess;
-  checkResult(result, 'mksquashfs', args, { what, signal: options.signal });
+  // In a pseudo-terminal, `script -e` reports mksquashfs killed by a signal as 128 + its number.
+  const killedBy = options.progress === 'terminal' ? signalOfShellStatus(result.exitCode) : undefined;
+  checkResult(killedBy !== undefined ? { ...result, signal: killedBy } : result, 'mksquashfs', args, {
+    what,
+    signal: options.signal,
+  });
 }
 
 const SQUASHFS_MAGIC = 0x73717368;

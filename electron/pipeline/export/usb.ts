@@ -212,7 +212,7 @@ export async function makeUsbImage(from: string, file: string, hooks: ExportHook
     }
     const start = layout.partitionStart;
     await runTool('sfdisk', ['--quiet', '--no-reread', '--no-tell-kernel', temp], {
-      what: 'sfdisk (the image’s partition table)',
+      what: `sfdisk (the partition table of ${target})`,
       input: sfdiskScript(layout),
       signal,
     });
@@ -229,11 +229,11 @@ export async function makeUsbImage(from: string, file: string, hooks: ExportHook
         temp,
         String(layout.partitionBytes / 1024),
       ],
-      { what: 'mkfs.fat (the image’s FAT partition)', signal },
+      { what: `mkfs.fat (the FAT partition of ${target})`, signal },
     );
     // syslinux puts ldlinux.sys and ldlinux.c32 in and points the partition's boot sector at them.
     await runTool('syslinux', ['--offset', String(start), '--install', temp], {
-      what: 'syslinux --install (BIOS boot)',
+      what: `syslinux --install (BIOS boot of ${target})`,
       env: MTOOLS_ENV,
       signal,
     });
@@ -250,12 +250,12 @@ export async function makeUsbImage(from: string, file: string, hooks: ExportHook
     for (const folder of folders) {
       const parts = folder.split('/');
       const steps = parts.map((_, i) => `::/${parts.slice(0, i + 1).join('/')}`);
-      await runTool('mmd', ['-D', 's', '-i', drive, ...steps], { what: `mmd ${folder} (in the image)`, ...mtools });
+      await runTool('mmd', ['-D', 's', '-i', drive, ...steps], { what: `mmd of ${folder} in ${target}`, ...mtools });
     }
     for (const f of files) {
       if (signal?.aborted) throw new CanceledError();
       await runTool('mcopy', ['-o', '-i', drive, f.path, `::/${f.name}`], {
-        what: `mcopy ${f.name} (into the image)`,
+        what: `mcopy of ${f.name} into ${target}`,
         ...mtools,
       });
       written.push({ name: f.name, bytes: f.bytes });
@@ -265,7 +265,7 @@ export async function makeUsbImage(from: string, file: string, hooks: ExportHook
     const record = join(scratch, 'record.json');
     await writeFile(record, recordText(files, aligned.info));
     await runTool('mcopy', ['-o', '-i', drive, record, `::/${RECORD_NAME}`], {
-      what: 'mcopy the record (into the image)',
+      what: `mcopy of the record into ${target}`,
       ...mtools,
     });
     if (signal?.aborted) throw new CanceledError();

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { describeError } from '../../../electron/cli/errors.ts';
 import { signalExitCode } from '../../../electron/cli/signals.ts';
-import { CanceledError, errorLine } from '../../../electron/pipeline/base/errors.ts';
-import { checkResult } from '../../../electron/pipeline/base/tools.ts';
+import { CanceledError, errorLine, ToolFailedError } from '../../../electron/pipeline/base/errors.ts';
+import { checkResult, signalOfShellStatus } from '../../../electron/pipeline/base/tools.ts';
 
 const failed = (all: string, exitCode = 1) => ({ failed: true, isCanceled: false, exitCode, stdout: '', all });
 const options = { what: 'nix-store --query --requisites /nix/store/x' };
@@ -26,6 +26,47 @@ describe('tool failures', () => {
     expect(() =>
       checkResult(failed('some output\nthe reason\n', 3), 'mksquashfs', ['a'], { what: 'mksquashfs of x' }),
     ).toThrow('mksquashfs of x failed (exit code 3): the reason');
+  });
+
+  it('says which signal killed a tool, and reads the reason on stderr, not in data on stdout', () => {
+    // nix-store --dump-db killed half-way: its stdout is half a registration.
+    const dumpDb = {
+      failed: true,
+      isCanceled: false,
+      exitCode: undefined,
+      signal: 'SIGSEGV',
+      stdout: '/nix/store/a\n0123abcd\n',
+      stderr: '',
+      all: '/nix/store/a\n0123abcd\n',
+    };
+    expect(() => checkResult(dumpDb, 'nix-store', ['--dump-db'], { what: 'nix-store --dump-db' })).toThrow(
+      /^nix-store --dump-db failed \(killed by SIGSEGV\)\.$/,
+    );
+    // In a pseudo-terminal everything is on stdout: a line flagged as an error is still found.
+    const terminal = { ...dumpDb, signal: undefined, exitCode: 1, stdout: 'x\nFATAL ERROR: no space\n' };
+    expect(() => checkResult({ ...terminal, all: terminal.stdout }, 'mksquashfs', [], { what: 'm' })).toThrow(
+      'm failed (exit code 1): no space',
+    );
+    // The shell's own note of the signal adds nothing; control characters and length are kept out.
+    expect(
+      new ToolFailedError('m', { command: 'm', signal: 'SIGSEGV', output: 'sh: 1: Segmentation fault\n' }).message,
+    ).toBe('m failed (killed by SIGSEGV).');
+    const noisy = new ToolFailedError('m', {
+      command: 'm',
+      exitCode: 2,
+      output: `error: \u001b[31mbad\u0000${'x'.repeat(500)}`,
+    });
+    expect(noisy.message).toMatch(/^m failed \(exit code 2\): \?\[31mbad\?x+…$/);
+    expect(noisy.message.length).toBeLessThan(240);
+  });
+
+  it('reads a signal in the exit status a shell or script -e reports (128 + its number)', () => {
+    expect(signalOfShellStatus(139)).toBe('SIGSEGV');
+    expect(signalOfShellStatus(137)).toBe('SIGKILL');
+    expect(signalOfShellStatus(1)).toBeUndefined();
+    expect(signalOfShellStatus(128)).toBeUndefined();
+    expect(signalOfShellStatus(255)).toBeUndefined();
+    expect(signalOfShellStatus(undefined)).toBeUndefined();
   });
 
   it('reports a canceled run as canceled, not as a failure', () => {

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -47,5 +48,18 @@ describe('the command shell', () => {
     expect(performance.now() - started).toBeLessThan(5000);
     const ps = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
     expect(ps.split('\n').filter((line) => line.trim() === `sleep ${seconds}`)).toEqual([]);
+  });
+
+  it('ends a canceled run only once its command has ended, even one slow to stop', async () => {
+    const ended = join(await tempDir(), 'ended');
+    const pool = new ShellPool();
+    const controller = new AbortController();
+    // Like mksquashfs cleaning up after SIGTERM: 300 ms before it exits.
+    const slow = `trap 'sleep 0.3; echo > "$1"; exit 1' TERM; sleep 30 & wait`;
+    const running = pool.run(['sh', '-c', slow, 'sh', ended], controller.signal);
+    setTimeout(() => controller.abort(), 100);
+    await expect(running).rejects.toThrow(/canceled|stopped/i);
+    expect(existsSync(ended)).toBe(true);
+    await pool.close();
   });
 });

@@ -32,6 +32,16 @@ describe('mksquashfs', () => {
     expect(parser.push('\n')).toBeUndefined();
   });
 
+  it('reads no progress out of garbage: over 100%, endless lines, binary', () => {
+    const parser = new ProgressParser();
+    expect(parser.push('[====]  1/0  999%\r')).toBeUndefined();
+    expect(parser.push('] 5/10 -3%\r\u0000\u00ff\r%%%\n')).toBeUndefined();
+    // A line that never ends is not kept whole, and is not read as progress when it does end.
+    for (let i = 0; i < 100; i++) expect(parser.push('='.repeat(100_000))).toBeUndefined();
+    expect(parser.push(']  1/10  10%\r')).toBeUndefined();
+    expect(parser.push('[=|  ] 2/10  20%\r')).toBe(20);
+  });
+
   it('reads the bare percentages of mksquashfs -percentage (4.6 and later)', () => {
     const parser = new ProgressParser();
     expect(parser.push('0\n3\n1')).toBe(3);
