@@ -163,6 +163,15 @@ describe('a boot folder whose record lies', () => {
       from,
       /initrd is 13 bytes, but the folder's record says 4096: it changed after Netboot Composer wrote it; build the system again\.$/,
     );
+    // A file the record lists that is gone: the export says which (a test boot lets iPXE say it).
+    const gone = await bootFolder();
+    await rm(join(gone, 'manifest'));
+    const target0 = await tempDir();
+    await expect(exportTo(gone, { kind: 'folder', dir: target0 })).rejects.toThrow(
+      /manifest is missing from the boot folder; build the system again\.$/,
+    );
+    expect(await readdir(target0)).toEqual([]);
+    refused.push('a recorded file that is gone (export)');
     // An edited netboot.ipxe is what the person wants booted: the export takes it, as edited.
     const edited = await bootFolder();
     await writeFile(join(edited, 'netboot.ipxe'), SCRIPT.replace('console=ttyS0', 'console=ttyS0 quiet'));

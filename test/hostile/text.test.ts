@@ -74,7 +74,8 @@ afterAll(async () => {
     [
       'The iPXE, GRUB and dnsmasq readers the files are counted with are re-implementations from their sources; iPXE itself reads one script (the boot), GRUB one grub.cfg, dnsmasq only checks syntax (--test).',
       'iPXE settings in kernel parameters (${net0/mac}) are allowed, as iPXE expands them inside a word after splitting (they cannot add a command); their values come from the network, and the USB media leave them out.',
-      'Files are checked before they are copied (lstat), then copied by name: a file swapped for a link in between is not caught.',
+      'GRUB hands \', " and \\ to the kernel with a backslash added: refused in the parameters a person adds; when the system’s own kernel-params hold them, a USB export warns, nothing more.',
+      'A flake reference reaches Nix as a string it cannot break out of; what the flake itself evaluates is trusted like any Nix build.',
     ],
   );
 });
@@ -278,6 +279,42 @@ describe('flake references and configuration names', () => {
     expect(code).toBe(2);
     expect(stderr.trim()).toMatch(/^error: --flake: The flake configuration holds a line break/);
     checks.cliRefusals++;
+  });
+
+  it('file names a hand-edited netboot.ipxe gives the USB media are plain names, never options of mcopy', () => {
+    const name = fc.constantFrom(
+      'bzImage',
+      '-rf',
+      '--help',
+      '-o',
+      'a b',
+      '../x',
+      '/etc/shadow',
+      'x;y',
+      '.',
+      '-',
+      'ok-1',
+    );
+    const line = fc.tuple(
+      fc.constantFrom('kernel', 'initrd', 'chain', 'module'),
+      fc.array(fc.oneof(name, fc.constantFrom('--name', '-n', '--timeout', '5', '--', ';', '#c')), { maxLength: 4 }),
+    );
+    fc.assert(
+      fc.property(fc.array(line, { minLength: 1, maxLength: 5 }), (lines) => {
+        const script = `#!ipxe\n${lines.map(([command, words]) => [command, ...words].join(' ')).join('\n')}\nboot\n`;
+        let boot;
+        try {
+          boot = parseBootScript(script, 't');
+        } catch (error) {
+          expect(error).toBeInstanceOf(NetbootError);
+          tally('file names in netboot.ipxe (USB media)', 'refused');
+          return;
+        }
+        tally('file names in netboot.ipxe (USB media)', 'quoted');
+        for (const file of [boot.kernel, ...boot.initrds]) expect(file).toMatch(/^[A-Za-z0-9._+][A-Za-z0-9._+-]*$/);
+      }),
+      { numRuns: RUNS },
+    );
   });
 
   it('a cache folder named like an option becomes an absolute path before it reaches mksquashfs', () => {

@@ -114,7 +114,7 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
   let script: string | undefined;
   if (options.dir !== undefined) {
     // Someone else may have written the folder: its record must tell the truth, and nothing it boots is a link.
-    await readBootFolderFiles(options.dir);
+    await readBootFolderFiles(options.dir, { missingOk: true });
     await refuseLink(options.dir, 'netboot.ipxe');
     if (!(await exists(join(options.dir, 'netboot.ipxe')))) {
       throw new NetbootError(`${options.dir} has no netboot.ipxe; give a boot folder made by netboot-composer build.`);

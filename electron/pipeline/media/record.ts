@@ -261,7 +261,12 @@ export async function linkOnTheWay(dir: string, name: string): Promise<string | 
  * the record says: a plain file inside the folder (no link on the way), of
  * the recorded size. Only metadata is read (lstat), never what a link points to.
  */
-async function checkRecordedFile(dir: string, name: string, bytes: number): Promise<{ size: number; mtimeMs: number }> {
+async function checkRecordedFile(
+  dir: string,
+  name: string,
+  bytes: number,
+  missingOk: boolean,
+): Promise<{ size: number; mtimeMs: number } | undefined> {
   const link = await linkOnTheWay(dir, name);
   if (link !== undefined) {
     throw new NetbootError(
@@ -270,6 +275,7 @@ async function checkRecordedFile(dir: string, name: string, bytes: number): Prom
   }
   const path = join(dir, name);
   const info = await lstat(path).catch(() => undefined);
+  if (!info && missingOk) return undefined;
   if (!info) throw new NetbootError(`${path} is missing from the boot folder; build the system again.`);
   if (info.isSymbolicLink()) {
     throw new NetbootError(
@@ -299,16 +305,21 @@ async function checkRecordedFile(dir: string, name: string, bytes: number): Prom
  * undefined if it made no boot folder there. The folder may come from
  * anyone: every file is checked against the record (see
  * {@link checkRecordedFile}) before an export or a test boot reads it. A
- * netboot.ipxe edited by hand is taken as it is, with its new size.
+ * netboot.ipxe edited by hand is taken as it is, with its new size. With
+ * `missingOk` (a test boot: iPXE then says which file it could not load), a
+ * file that is gone is left out rather than refused.
  */
 export async function readBootFolderFiles(
   dir: string,
+  options: { missingOk?: boolean } = {},
 ): Promise<{ files: { name: string; fingerprint: string; bytes: number }[]; info: BootFolderInfo } | undefined> {
   const record = await readRecord(dir);
   if (!record) return undefined;
   const files: { name: string; fingerprint: string; bytes: number }[] = [];
   for (const [name, recorded] of Object.entries(record.files)) {
-    const { size, mtimeMs } = await checkRecordedFile(dir, name, recorded.bytes);
+    const found = await checkRecordedFile(dir, name, recorded.bytes, options.missingOk === true);
+    if (!found) continue;
+    const { size, mtimeMs } = found;
     const edited = size !== recorded.bytes;
     files.push({ name, fingerprint: edited ? `edited:${size}:${mtimeMs}` : recorded.fingerprint, bytes: size });
   }
