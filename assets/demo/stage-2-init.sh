@@ -9,6 +9,8 @@ mount -t sysfs sysfs /sys
 mkdir -p /tmp
 
 echo "stage 2: @label@, NixOS-shaped, version @nixosVersion@"
+# What the boot loader handed the kernel, verbatim (the hostile-input tests read it).
+echo "stage 2: kernel command line: $(cat /proc/cmdline)"
 problems=0
 problem() {
   echo "stage 2: $*"

@@ -26,14 +26,58 @@ function refused(message: string): Result<never> {
   return { ok: false, error: { kind: 'bug', message } };
 }
 
-/** Route requests to `handlers`, dropping those that `isTrusted` rejects or whose payload does not validate. */
-export function createIpcRouter(handlers: MainHandlers, isTrusted: (event: RequestEvent) => boolean): IpcRouter {
+/** At most `max` characters of `text`, control characters shown as "?": a log line stays one short line. */
+export function clip(text: string, max = 200): string {
+  // eslint-disable-next-line no-control-regex
+  const printable = text.replace(/[\0-\x1f\x7f]/g, '?');
+  return printable.length > max ? `${printable.slice(0, max)}… (${text.length} characters)` : printable;
+}
+
+/** Where refusals are logged: main's stderr (the terminal, or the journal when the app runs from a launcher). */
+export type RefusalLog = (line: string) => void;
+
+const stderrLog: RefusalLog = (line) => console.warn(line);
+
+/**
+ * Route requests to `handlers`, dropping those that `isTrusted` rejects or
+ * whose payload does not validate. Every refusal is logged as one line: the
+ * channel and the reason (which fields, which rule), never the payload.
+ */
+export function createIpcRouter(
+  handlers: MainHandlers,
+  isTrusted: (event: RequestEvent) => boolean,
+  log: RefusalLog = stderrLog,
+): IpcRouter {
+  const refuse = (channel: string, reason: string, answer: Result<never>): Result<never> => {
+    log(`netboot-composer: refused a ${clip(JSON.stringify(channel), 80)} request: ${clip(reason, 300)}`);
+    return answer;
+  };
   return async (channel, event, payload) => {
-    if (!isChannel(channel)) return refused(`Unknown request ${JSON.stringify(channel)}.`);
-    if (!isTrusted(event))
-      return refused('The request came from a page that is not Netboot Composer, so it was refused.');
+    if (!isChannel(channel)) {
+      return refuse(
+        channel,
+        'not a channel of the app',
+        refused(`Unknown request ${clip(JSON.stringify(channel), 80)}.`),
+      );
+    }
+    let trusted = false;
+    try {
+      trusted = isTrusted(event);
+    } catch {
+      // A sender the check cannot even read (an address that is not a URL) is not ours.
+    }
+    if (!trusted) {
+      return refuse(
+        channel,
+        `from ${clip(String(event.senderFrame?.url ?? 'no frame'), 120)}, not our page`,
+        refused('The request came from a page that is not Netboot Composer, so it was refused.'),
+      );
+    }
     const parsed = requestSchemas[channel].safeParse(payload ?? {});
-    if (!parsed.success) return { ok: false, error: errorInfo(parsed.error) };
+    if (!parsed.success) {
+      const error = errorInfo(parsed.error);
+      return refuse(channel, (error.details ?? error.message).replace(/\n/g, '; '), { ok: false, error });
+    }
     return handlers.call(channel, parsed.data as never, event.sender);
   };
 }

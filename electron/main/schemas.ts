@@ -6,23 +6,52 @@ import { z } from 'zod';
 import { INITRD_LEVELS, levelFits, SQUASHFS_LEVELS } from '../shared/compression.ts';
 import { baseUrlProblem, subdirProblem } from '../shared/export-spec.ts';
 import type { InvokeChannel } from '../shared/ipc.ts';
+import { kernelParamsProblem } from '../shared/kernel-params.ts';
 import { ARCHES, FIRMWARES, INITRD_COMPRESSORS, SQUASHFS_COMPRESSORS } from '../shared/types.ts';
 
 const jobId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a job id is 1 to 64 letters, digits, - or _');
-/** An absolute path without NUL bytes. */
+
+/** Line breaks, NUL and the other control characters: no text from the page needs them. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\0-\x1f\x7f]/;
+
+/**
+ * An absolute path as a folder picker gives it: from /, no control
+ * characters (a line break would end a line of a dnsmasq snippet), no "." or
+ * ".." parts (what it names is what it says).
+ */
 const absolutePath = z
   .string()
   .min(1)
   .max(4096)
-  .refine((p) => p.startsWith('/') && !p.includes('\0'), 'an absolute path');
+  .refine(
+    (p) =>
+      p.startsWith('/') &&
+      !CONTROL.test(p) &&
+      p
+        .split('/')
+        .slice(1)
+        .every((part) => part !== '.' && part !== '..'),
+    'an absolute path without control characters or . and .. parts',
+  );
+
+/** A flake reference: Nix reads it as a string (nix.ts quotes it), so only its length and characters are held. */
+const flakeRef = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((ref) => !CONTROL.test(ref), 'a flake reference without control characters');
 
 export const systemSourceSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('toplevel'), path: absolutePath }).strict(),
   z
     .object({
       kind: z.literal('flake'),
-      ref: z.string().min(1).max(4096),
-      name: z.string().regex(/^[A-Za-z0-9_.'-]+$/, 'a nixosConfigurations name'),
+      ref: flakeRef,
+      name: z
+        .string()
+        .max(200)
+        .regex(/^[A-Za-z0-9_][A-Za-z0-9_.'-]*$/, 'a nixosConfigurations name'),
     })
     .strict(),
   z.object({ kind: z.literal('demo') }).strict(),
@@ -44,7 +73,10 @@ export const buildOptionsSchema = z
     kernelParams: z
       .string()
       .max(4096)
-      .refine((p) => !/[\r\n\0]/.test(p), 'kernel parameters on one line'),
+      .superRefine((params, ctx) => {
+        const problem = kernelParamsProblem(params);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
   })
   .strict();
 
@@ -59,6 +91,7 @@ export const exportSpecSchema = z.discriminatedUnion('kind', [
       dir: absolutePath,
       subdir: z
         .string()
+        .max(256)
         .refine((name) => subdirProblem(name) === undefined, 'folder names of letters, digits, . _ - (nested with /)')
         .optional(),
     })
@@ -87,7 +120,7 @@ export const cacheLimitSchema = z
 export const requestSchemas = {
   'app:info': empty,
   'system:resolve': z.object({ jobId, source: systemSourceSchema }).strict(),
-  'flake:list': z.object({ jobId, ref: z.string().min(1).max(4096) }).strict(),
+  'flake:list': z.object({ jobId, ref: flakeRef }).strict(),
   'build:start': z.object({ jobId, source: systemSourceSchema, options: buildOptionsSchema }).strict(),
   'job:cancel': z.object({ jobId }).strict(),
   'export:start': z.object({ jobId, from: absolutePath, spec: exportSpecSchema }).strict(),
@@ -113,5 +146,14 @@ export const requestSchemas = {
     })
     .strict(),
   'cache:stats': empty,
-  'cache:prune': z.object({ maxBytes: z.number().int().min(0).optional() }).strict(),
+  'cache:prune': z
+    .object({
+      maxBytes: z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 50)
+        .optional(),
+    })
+    .strict(),
 } satisfies { [C in InvokeChannel]: z.ZodType };

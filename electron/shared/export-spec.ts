@@ -19,6 +19,11 @@ export const BASE_URL_EXAMPLE = 'http://192.168.1.10/netboot/';
  */
 export function baseUrlProblem(url: string): string | undefined {
   const text = url.trim();
+  // Before trimming: a line break at the end is no less a line break in netboot.ipxe.
+  // eslint-disable-next-line no-control-regex
+  if (/[\0-\x1f\x7f]/.test(url)) {
+    return 'The base URL cannot hold line breaks or other control characters: netboot.ipxe fetches from it as typed.';
+  }
   if (text === '') return `Give the address your HTTP server serves this folder at, e.g. ${BASE_URL_EXAMPLE}`;
   let parsed: URL;
   try {
@@ -39,13 +44,23 @@ export function baseUrlProblem(url: string): string | undefined {
  * Why `name` cannot be the subfolder of a TFTP root that a TFTP export puts
  * the boot files in, or undefined when it can (empty: none). Plain names
  * only, nested with "/" if wanted: they end up in dnsmasq's configuration and
- * in TFTP requests. A trailing "/" is ignored (callers strip it).
+ * in TFTP requests, and none starts with "-" (nothing reads it as an
+ * option). A trailing "/" is ignored (callers strip it).
  */
 export function subdirProblem(name: string): string | undefined {
   const subdir = name.trim().replace(/\/+$/, '');
-  if (name.trim() === '') return undefined;
-  if (subdir.length <= 200 && subdir.split('/').every((part) => /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(part))) {
+  // eslint-disable-next-line no-control-regex
+  const control = /[\0-\x1f\x7f]/.test(name);
+  if (name.trim() === '' && !control) return undefined;
+  if (
+    !control &&
+    subdir.length <= 200 &&
+    subdir.split('/').every((part) => /^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(part))
+  ) {
     return undefined;
   }
-  return `"${name}" is not a subfolder name: use letters, digits, ".", "_" and "-" (and "/" between folders), not starting with ".", like nixos or lab/router.`;
+  // eslint-disable-next-line no-control-regex
+  const printable = name.replace(/[\0-\x1f\x7f]/g, '?');
+  const shown = printable.length > 60 ? `${printable.slice(0, 60)}…` : printable;
+  return `"${shown}" is not a subfolder name: use letters, digits, ".", "_" and "-" (and "/" between folders), not starting with "." or "-", like nixos or lab/router.`;
 }

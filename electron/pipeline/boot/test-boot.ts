@@ -7,7 +7,7 @@
  * reaches QEMU's built-in DHCP and TFTP and nothing else.
  */
 import { execa } from 'execa';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -17,6 +17,7 @@ import { NetbootError } from '../base/errors.ts';
 import { exists } from '../base/fsutil.ts';
 import { KILL_GRACE_MS, onLines, requireTool } from '../base/tools.ts';
 import { DEMO_MARKER } from '../media/markers.ts';
+import { isSafeName, linkOnTheWay, readBootFolderFiles } from '../media/record.ts';
 import { cleanConsoleLine } from './console.ts';
 import { CHAINLOAD_AUTOEXEC, chainloadLoopIn, findUefiFiles } from './firmware.ts';
 import { chooseAccel, kvmFailureIn, rememberKvmUnusable, serconFile } from './kvm.ts';
@@ -54,6 +55,38 @@ export interface TestBootOptions {
   onProbe?: () => void;
 }
 
+/**
+ * The words of netboot.ipxe's image lines (kernel, initrd, chain...) that
+ * could name a file of the folder: QEMU's TFTP server serves whatever they
+ * name, links followed. Pure.
+ */
+export function loadedNames(script: string): string[] {
+  const names = new Set<string>();
+  for (const line of script.split('\n')) {
+    const words = line.split(/[ \t\v\f\r]+/).filter((word) => word.length > 0);
+    if (!/^(kernel|initrd|chain|module|imgfetch|imgload|imgexec|imgselect|imgargs)$/.test(words[0] ?? '')) continue;
+    for (const word of words.slice(1)) {
+      if (!word.startsWith('-') && !word.includes('://') && !word.includes('${') && !word.includes('='))
+        names.add(word);
+    }
+  }
+  return [...names];
+}
+
+/** Refuse `name` in the boot folder `dir` when it, or a folder on the way to it, is a link: it is not followed. */
+async function refuseLink(dir: string, name: string): Promise<void> {
+  if (!isSafeName(name)) return;
+  const path = join(dir, name);
+  const link =
+    (await linkOnTheWay(dir, name)) ??
+    ((await lstat(path).catch(() => undefined))?.isSymbolicLink() ? path : undefined);
+  if (link !== undefined) {
+    throw new NetbootError(
+      `${link} is a link, and a test boot serves only the boot folder's own files, so it is not followed; build the system again into a new folder.`,
+    );
+  }
+}
+
 /** Keep the last `count` lines. */
 class Tail {
   readonly lines: string[] = [];
@@ -80,10 +113,14 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
   }
   let script: string | undefined;
   if (options.dir !== undefined) {
+    // Someone else may have written the folder: its record must tell the truth, and nothing it boots is a link.
+    await readBootFolderFiles(options.dir, { missingOk: true });
+    await refuseLink(options.dir, 'netboot.ipxe');
     if (!(await exists(join(options.dir, 'netboot.ipxe')))) {
       throw new NetbootError(`${options.dir} has no netboot.ipxe; give a boot folder made by netboot-composer build.`);
     }
     script = await readFile(join(options.dir, 'netboot.ipxe'), 'utf8');
+    for (const name of loadedNames(script)) await refuseLink(options.dir, name);
     const url = /^(?:kernel|initrd)\b.*?\b(https?:\/\/\S+)/m.exec(script)?.[1];
     if (url) {
       throw new NetbootError(

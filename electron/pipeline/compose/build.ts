@@ -12,6 +12,7 @@ import { copyFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { INITRD_NAMES, kernelFileName, SCRIPT_NAME } from '../../shared/boot-folder.ts';
 import { ipxeScript } from '../../shared/ipxe.ts';
+import { kernelParamsProblem } from '../../shared/kernel-params.ts';
 import {
   ARCHES,
   type Arch,
@@ -147,7 +148,9 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
     if (signal?.aborted) throw new CanceledError();
   };
 
-  // Fail fast, before anything long: tools, out folder, cache folder.
+  // Fail fast, before anything long: the parameters, tools, out folder, cache folder.
+  const paramsProblem = kernelParamsProblem(request.kernelParams ?? '');
+  if (paramsProblem) throw new NetbootError(paramsProblem);
   requireTool('nix-store');
   requireTool('mksquashfs');
   const out = await OutDir.open(request.outDir);

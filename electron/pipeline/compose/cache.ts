@@ -26,7 +26,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defaultCacheDir } from '../base/dirs.ts';
 import { NetbootError } from '../base/errors.ts';
@@ -113,7 +113,8 @@ export class Cache {
   private prepared = false;
 
   constructor(dir: string) {
-    this.dir = dir;
+    // Absolute: its files are mksquashfs's arguments, and a relative "-x/..." would read as an option.
+    this.dir = resolve(dir);
   }
 
   private folder(kind: CacheKind): string {

@@ -32,6 +32,12 @@ export function parseFlakeArg(text: string): { ref: string; name: string } {
   const hash = text.lastIndexOf('#');
   const ref = hash < 0 ? '' : text.slice(0, hash);
   const name = (hash < 0 ? '' : text.slice(hash + 1)).replace(/^nixosConfigurations\./, '');
+  // eslint-disable-next-line no-control-regex
+  if (/[\0-\x1f\x7f]/.test(text)) {
+    throw new NetbootError(
+      'The flake configuration holds a line break or another control character; write REF#NAME, such as .#myhost or github:me/infra#router.',
+    );
+  }
   if (!ref || !name) {
     throw new NetbootError(
       `"${text}" is not a flake configuration: write REF#NAME, such as .#myhost or github:me/infra#router.`,

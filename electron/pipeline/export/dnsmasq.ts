@@ -7,6 +7,8 @@
  * Pure text: the export decides the names, this module only writes them down.
  */
 import type { NetworkInterfaceInfo } from 'node:os';
+import { NetbootError } from '../base/errors.ts';
+import { shellQuote } from '../base/quote.ts';
 
 /** The network this machine is on, as the snippets need it. */
 export interface HostNetwork {
@@ -96,10 +98,34 @@ const PLACEHOLDER: HostNetwork = {
   prefix: 24,
 };
 
-/** A value as dnsmasq's configuration reads it: quoted when it has more than plain path characters. */
+/** Line breaks and the other control characters but tab: dnsmasq reads its configuration a line at a time. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\0-\x08\n-\x1f\x7f]/g;
+
+/** True when `text` can be written into a dnsmasq configuration line (no line break, NUL or other control character but tab). */
+export function fitsOneLine(text: string): boolean {
+  return !new RegExp(CONTROL.source).test(text);
+}
+
+/**
+ * A value as dnsmasq's configuration reads it: quoted when it has more than
+ * plain path characters (inside quotes, dnsmasq takes `,` and `#` as they
+ * are, and `\\` and `\"` as escapes). A line break would end the line and
+ * start an option of its own, so a value with a control character is refused.
+ */
 export function dnsmasqValue(value: string): string {
   if (/^[A-Za-z0-9/._+-]+$/.test(value)) return value;
+  if (!fitsOneLine(value)) {
+    throw new NetbootError(
+      `${commentText(value)} cannot go into a dnsmasq configuration: it holds a line break or another control character; rename it.`,
+    );
+  }
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\t/g, '\\t')}"`;
+}
+
+/** Text for a comment line: control characters (a line break would end the comment) shown as "?". */
+export function commentText(text: string): string {
+  return text.replace(CONTROL, '?');
 }
 
 /** The addresses the full-DHCP snippet hands out: the upper part of the network, away from routers at .1. */
@@ -119,12 +145,12 @@ function header(input: DnsmasqInput, mode: 'proxy' | 'full', file: string): stri
   const what =
     mode === 'proxy'
       ? [
-          `# dnsmasq: netboot ${input.title}, as a proxy DHCP server.`,
+          `# dnsmasq: netboot ${commentText(input.title)}, as a proxy DHCP server.`,
           '# For a network whose router already hands out addresses: this dnsmasq hands out',
           '# none, it only tells netbooting machines what to load, and serves it over TFTP.',
         ]
       : [
-          `# dnsmasq: netboot ${input.title}, as the network's DHCP server.`,
+          `# dnsmasq: netboot ${commentText(input.title)}, as the network's DHCP server.`,
           '# For a network with no other DHCP server (a lab switch, a second network card):',
           '# this dnsmasq hands out addresses, tells netbooting machines what to load, and',
           '# serves it over TFTP.',
@@ -132,7 +158,7 @@ function header(input: DnsmasqInput, mode: 'proxy' | 'full', file: string): stri
   return [
     ...what,
     '# Made by Netboot Composer. Check the lines marked CHANGE, then run it as root:',
-    `#   dnsmasq --no-daemon --conf-file=${file}`,
+    `#   dnsmasq --no-daemon --conf-file=${commentText(shellQuote(file))}`,
     '# or copy it into /etc/dnsmasq.d/ (remove port=0 if that dnsmasq serves DNS too).',
     '',
     '# No DNS server: this dnsmasq is for netbooting only.',

@@ -13,6 +13,7 @@ import { baseUrlProblem } from '../../shared/export-spec.ts';
 import { fileUrl, rebaseIpxeScript } from '../../shared/ipxe.ts';
 import type { ExportNote, ExportSummary, OutputFile } from '../../shared/types.ts';
 import { NetbootError } from '../base/errors.ts';
+import { commandLine } from '../base/quote.ts';
 import { OutDir } from '../media/out-dir.ts';
 import type { ExportHooks } from './writer.ts';
 import {
@@ -87,5 +88,5 @@ export async function exportHttp(
 function quickServer(baseUrl: string, dir: string): string {
   const match = /^http:\/\/[^/:]+(?::(\d+))?$/i.exec(baseUrl);
   if (!match) return '';
-  return ` (for a quick try: python3 -m http.server ${match[1] ?? '80'} --directory ${dir})`;
+  return ` (for a quick try: ${commandLine(['python3', '-m', 'http.server', match[1] ?? '80', '--directory', dir])})`;
 }

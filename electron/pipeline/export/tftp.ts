@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { copyFile, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { SCRIPT_NAME } from '../../shared/boot-folder.ts';
 import { subdirProblem, TFTP_SLOW_BYTES } from '../../shared/export-spec.ts';
 import { formatBytes } from '../../shared/progress.ts';
@@ -21,7 +21,15 @@ import { exists } from '../base/fsutil.ts';
 import { findIpxeLoaders, IPXE_PACKAGE, type LoaderName } from '../base/ipxe-loaders.ts';
 import { OutDir } from '../media/out-dir.ts';
 import { readBootFolderInfo } from '../media/record.ts';
-import { detectNetwork, fullDhcpSnippet, type HostNetwork, type LoaderRoute, proxyDhcpSnippet } from './dnsmasq.ts';
+import {
+  commentText,
+  detectNetwork,
+  fitsOneLine,
+  fullDhcpSnippet,
+  type HostNetwork,
+  type LoaderRoute,
+  proxyDhcpSnippet,
+} from './dnsmasq.ts';
 import type { ExportHooks } from './writer.ts';
 import {
   biosLimitNote,
@@ -89,6 +97,11 @@ export async function exportTftp(
     const problem = subdirProblem(subdir);
     if (problem) throw new NetbootError(problem);
   }
+  if (!fitsOneLine(resolve(spec.dir))) {
+    throw new NetbootError(
+      `The TFTP folder ${commentText(spec.dir)} has a line break or another control character in its path, which its dnsmasq snippets cannot hold; choose a folder whose path has none.`,
+    );
+  }
   const bootDir = subdir === undefined ? spec.dir : join(spec.dir, subdir);
   checkNotSource(from, spec.dir);
   checkNotSource(from, bootDir);
@@ -107,12 +120,13 @@ export async function exportTftp(
   try {
     const snippetInput = {
       title: source.title,
-      tftpRoot: spec.dir,
+      // Absolute: dnsmasq runs from anywhere.
+      tftpRoot: resolve(spec.dir),
       script: inBoot(SCRIPT_NAME),
       loaders: routes,
       network,
-      proxyFile: join(bootDir, PROXY_SNIPPET),
-      fullFile: join(bootDir, FULL_SNIPPET),
+      proxyFile: resolve(bootDir, PROXY_SNIPPET),
+      fullFile: resolve(bootDir, FULL_SNIPPET),
     };
     const snippets: [string, string][] = [
       [PROXY_SNIPPET, proxyDhcpSnippet(snippetInput)],

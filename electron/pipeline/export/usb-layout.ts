@@ -4,6 +4,7 @@
  * configurations, the size of a disk image, what an image's first sector
  * says, and the notes a person gets afterwards. Pure: tested on its own.
  */
+import { GRUB_ESCAPED } from '../../shared/kernel-params.ts';
 import { formatBytes } from '../../shared/progress.ts';
 import type { ExportNote } from '../../shared/types.ts';
 import { NetbootError } from '../base/errors.ts';
@@ -51,7 +52,8 @@ function imageAndArgs(words: string[]): { image: string | undefined; args: strin
 
 function bootFolderFile(name: string | undefined, what: string): string {
   if (name === undefined) throw new NetbootError(`netboot.ipxe has a ${what} line without a file name.`);
-  if (!/^[A-Za-z0-9._+-]+$/.test(name) || name === '.' || name === '..') {
+  // Not starting with "-": the names are arguments of mtools and syslinux reads them as paths.
+  if (!/^[A-Za-z0-9._+][A-Za-z0-9._+-]*$/.test(name) || name === '.' || name === '..') {
     throw new NetbootError(
       `netboot.ipxe loads ${name} as the ${what}; a USB stick carries only files of the boot folder, named without a path or URL.`,
     );
@@ -72,7 +74,11 @@ export function parseBootScript(script: string, title: string): UsbBoot {
   const dropped: string[] = [];
   const initrds: string[] = [];
   for (const line of script.split(/\r?\n/)) {
-    const words = line.trim().split(/\s+/);
+    // The first command's words as iPXE reads them (src/core/exec.c): split on ASCII white
+    // space, up to a word that ends the command (;, &&, ||) or starts a comment (#).
+    const all = line.split(/[ \t\v\f\r]+/).filter((word) => word.length > 0);
+    const end = all.findIndex((word) => word.startsWith('#') || word === ';' || word === '&&' || word === '||');
+    const words = end < 0 ? all : all.slice(0, end);
     const command = words[0];
     if (command === 'kernel' || command === 'chain') {
       if (kernel !== undefined) continue;
@@ -98,7 +104,9 @@ export function parseBootScript(script: string, title: string): UsbBoot {
       'This boot folder is for aarch64 (its kernel is Image); USB media boot x86_64 machines only (syslinux and x86_64 GRUB).',
     );
   }
-  return { title: title.replace(/[\r\n]/g, ' '), kernel, initrds, params, dropped };
+  // The title goes into comment and SAY lines: no line break or other control character may end one.
+  // eslint-disable-next-line no-control-regex
+  return { title: title.replace(/[\0-\x1f\x7f]/g, ' '), kernel, initrds, params, dropped };
 }
 
 /** The serial console the kernel writes to (`console=ttyS0,115200`), for the boot loaders to use too. */
@@ -284,6 +292,19 @@ function droppedNote(dropped: readonly string[]): ExportNote[] {
       ];
 }
 
+/** A warning when GRUB would not pass the kernel parameters as they are (the system's own may hold quotes). */
+function grubEscapeNote(params: readonly string[]): ExportNote[] {
+  const escaped = params.filter((param) => GRUB_ESCAPED.test(param));
+  return escaped.length === 0
+    ? []
+    : [
+        {
+          level: 'warning',
+          message: `GRUB, which boots the stick under UEFI, hands ${escaped.join(' ')} to the kernel with a backslash before each ', " and \\; BIOS machines (syslinux) and netboot get them as they are.`,
+        },
+      ];
+}
+
 const SECURE_BOOT = 'with Secure Boot off, as its GRUB is not signed';
 
 /** What to do with a disk image. */
@@ -296,6 +317,7 @@ export function imageNotes(file: string, boot: UsbBoot, ramBytes: number | undef
     { level: 'info', message: `It boots on BIOS (syslinux) and on UEFI (GRUB, ${SECURE_BOOT}).` },
     ...ramNote(ramBytes),
     ...droppedNote(boot.dropped),
+    ...grubEscapeNote(boot.params),
   ];
 }
 
@@ -364,5 +386,5 @@ export function stickNotes(facts: StickFacts, boot: UsbBoot, ramBytes: number | 
     }
   }
   notes.push({ level: 'info', message: 'Eject the stick (or run sync) before you pull it out.' });
-  return [...notes, ...ramNote(ramBytes), ...droppedNote(boot.dropped)];
+  return [...notes, ...ramNote(ramBytes), ...droppedNote(boot.dropped), ...grubEscapeNote(boot.params)];
 }

@@ -15,13 +15,13 @@
  * usb-layout.ts; this module runs the tools.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, open, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, open, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SCRIPT_NAME } from '../../shared/boot-folder.ts';
 import type { ExportSummary, OutputFile } from '../../shared/types.ts';
 import { CanceledError, isAbort, NetbootError, ToolMissingError } from '../base/errors.ts';
-import { makeFolder, whyNotWritable } from '../base/fsutil.ts';
+import { makeFolder, realLocation, systemFolderProblem, whyNotWritable } from '../base/fsutil.ts';
 import { FILE_PACKAGES, findTool, requireFile, requireTool, runTool } from '../base/tools.ts';
 import { alignmentPadding, padInitrd } from '../media/initrd-padding.ts';
 import { OutDir } from '../media/out-dir.ts';
@@ -61,12 +61,16 @@ function sha256(text: string): string {
 }
 
 /** The boot folder's kernel and initrds, as its netboot.ipxe loads them. */
-async function readSource(from: string): Promise<{ boot: UsbBoot; info: BootFolderInfo; files: StickFile[] }> {
+async function readSource(given: string): Promise<{ boot: UsbBoot; info: BootFolderInfo; files: StickFile[] }> {
+  // Absolute: its files are arguments of mcopy.
+  const from = resolve(given);
   const source = await readBootFolderFiles(from);
   if (!source || source.files.length === 0) {
     throw new NetbootError(`${from} holds no boot folder made by Netboot Composer; build the system first.`);
   }
-  const script = await readFile(join(from, SCRIPT_NAME), 'utf8').catch(() => undefined);
+  const script = source.files.some((f) => f.name === SCRIPT_NAME)
+    ? await readFile(join(from, SCRIPT_NAME), 'utf8').catch(() => undefined)
+    : undefined;
   if (script === undefined) {
     throw new NetbootError(`${from} has no ${SCRIPT_NAME}, which says what to boot; build the system again.`);
   }
@@ -76,7 +80,13 @@ async function readSource(from: string): Promise<{ boot: UsbBoot; info: BootFold
   const files: StickFile[] = [];
   for (const name of [boot.kernel, ...boot.initrds]) {
     const path = join(from, name);
-    const info = await stat(path).catch(() => undefined);
+    // Not followed if it is a link: the stick gets the folder's files, nothing from elsewhere.
+    const info = await lstat(path).catch(() => undefined);
+    if (info?.isSymbolicLink()) {
+      throw new NetbootError(
+        `${path}, which its ${SCRIPT_NAME} loads, is a link, and a boot folder Netboot Composer made holds none, so it is not followed; build the system again.`,
+      );
+    }
     if (!info?.isFile()) {
       throw new NetbootError(`${from} has no ${name}, which its ${SCRIPT_NAME} loads; build the system again.`);
     }
@@ -150,8 +160,10 @@ async function makeLoaderFiles(scratch: string, boot: UsbBoot, signal: AbortSign
   return [...configs, { name: USB_FILES.efiLoader, path: efi, bytes: (await stat(efi)).size, fingerprint }];
 }
 
-/** Refuse to replace `file` unless it is an image we made (or not there). */
+/** Refuse to replace `file` unless it is an image we made (or not there), and to write one among the system's files. */
 async function checkImageTarget(file: string): Promise<void> {
+  const system = await systemFolderProblem(dirname(file), '');
+  if (system) throw new NetbootError(system);
   const info = await stat(file).catch(() => undefined);
   if (!info) return;
   if (info.isDirectory()) throw new NetbootError(`${file} is a folder; give the name of the image file to make.`);
@@ -328,12 +340,71 @@ function findMbrFile(): string | undefined {
   }
 }
 
+/** The major and minor numbers of a device number (glibc's gnu_dev_major and gnu_dev_minor). */
+function majorMinor(dev: bigint): string {
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+  return `${major}:${minor}`;
+}
+
+/** The whole disk (vda, sdb, nvme0n1) that holds the file system of device number `dev`, if it is on one. */
+async function diskOfDevice(dev: bigint): Promise<string | undefined> {
+  const sys = await realpath(join('/sys/dev/block', majorMinor(dev))).catch(() => undefined);
+  if (sys === undefined) return undefined;
+  const partition = await stat(join(sys, 'partition')).catch(() => undefined);
+  return basename(partition ? dirname(sys) : sys);
+}
+
+/**
+ * The disk the system runs from, when `dir` is on it (the same file system
+ * as `/`, or another partition of the same disk), else undefined: a stick
+ * export never writes there.
+ */
+export async function systemDiskHolding(dir: string): Promise<string | undefined> {
+  // The nearest folder that exists: the stick's folder may be made by the export.
+  let at = await realLocation(dir);
+  let info = await stat(at, { bigint: true }).catch(() => undefined);
+  while (!info && dirname(at) !== at) {
+    at = dirname(at);
+    info = await stat(at, { bigint: true }).catch(() => undefined);
+  }
+  const root = await stat('/', { bigint: true });
+  if (!info) return undefined;
+  const rootDisk = await diskOfDevice(root.dev);
+  if (info.dev === root.dev) return rootDisk ?? 'the system’s own';
+  const disk = await diskOfDevice(info.dev);
+  return disk !== undefined && disk === rootDisk ? disk : undefined;
+}
+
+/**
+ * Refuse a stick's folder that is no stick: a device node (a stick is
+ * written through its mounted file system, never as a device), a folder of
+ * the system, or a folder on the disk the system runs from.
+ */
+async function checkStickFolder(dir: string, hooks: ExportHooks): Promise<void> {
+  const info = await stat(dir).catch(() => undefined);
+  if (info && (info.isBlockDevice() || info.isCharacterDevice())) {
+    throw new NetbootError(
+      `${dir} is a device, and a stick export never writes to a device: mount the stick and give the folder it is mounted at (lsblk shows it), or make a USB image and write that with dd.`,
+    );
+  }
+  const system = await systemFolderProblem(dir, '');
+  if (system) throw new NetbootError(system);
+  const disk = await (hooks.systemDisk ?? systemDiskHolding)(dir);
+  if (disk !== undefined) {
+    throw new NetbootError(
+      `${dir} is on ${/^[a-z]/.test(disk) ? `/dev/${disk}, ` : ''}the disk this system runs from, not on a USB stick: mount the stick and give the folder it is mounted at (lsblk shows it).`,
+    );
+  }
+}
+
 /** Write the same layout onto the mounted stick at `dir`. */
 export async function writeUsbStick(from: string, dir: string, hooks: ExportHooks = {}): Promise<ExportSummary> {
   const { signal } = hooks;
   if (resolve(from) === resolve(dir)) {
     throw new NetbootError(`${dir} is the boot folder itself; choose the folder of the USB stick.`);
   }
+  await checkStickFolder(dir, hooks);
   const source = await readSource(from);
   const scratch = await mkdtemp(join(tmpdir(), 'netboot-composer-usb-'));
   const written: OutputFile[] = [];

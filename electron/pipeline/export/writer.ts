@@ -252,4 +252,11 @@ export async function othersCannotRead(paths: readonly string[], server: string)
 export interface ExportHooks {
   onEvent?: (event: BuildEvent) => void;
   signal?: AbortSignal | undefined;
+  /**
+   * A stick export's check that its folder is not on the disk the system
+   * runs from: the disk's name when it is, else undefined. Default: the real
+   * one (usb.ts, systemDiskHolding); tests whose stick is a folder in /tmp
+   * say it is not.
+   */
+  systemDisk?: (dir: string) => Promise<string | undefined>;
 }

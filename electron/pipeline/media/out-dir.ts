@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { access, constants, link, lstat, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { NetbootError } from '../base/errors.ts';
-import { makeFolder, whyNotWritable } from '../base/fsutil.ts';
-import { type BootFolderInfo, type FolderRecord, isSafeName, readRecord, RECORD_NAME } from './record.ts';
+import { makeFolder, systemFolderProblem, whyNotWritable } from '../base/fsutil.ts';
+import { type BootFolderInfo, type FolderRecord, isSafeName, linkOnTheWay, readRecord, RECORD_NAME } from './record.ts';
 
 function errnoCode(error: unknown): string {
   return (error as NodeJS.ErrnoException).code ?? 'error';
@@ -45,7 +45,13 @@ export class OutDir {
   static async open(dir: string, options: { option?: string } = {}): Promise<OutDir> {
     const how = options.option === undefined ? ' with --out' : options.option ? ` with ${options.option}` : '';
     const out = new OutDir(dir, how);
+    // Links resolved: a folder that is a link to / or /etc is /, or /etc.
+    const system = await systemFolderProblem(dir, how);
+    if (system) throw new NetbootError(system);
     const info = await stat(dir).catch(() => undefined);
+    if (info && (info.isBlockDevice() || info.isCharacterDevice())) {
+      throw new NetbootError(`${dir} is a device, not a folder, and is never written to; choose a folder${how}.`);
+    }
     if (info && !info.isDirectory()) {
       throw new NetbootError(`The out folder ${dir} is a file, not a folder; choose another folder${how}.`);
     }
@@ -67,6 +73,8 @@ export class OutDir {
     );
     folders.add('.');
     for (const folder of folders) {
+      // A subfolder that is now a link leads elsewhere: nothing there is ours.
+      if (folder !== '.' && (await linkOnTheWay(dir, `${folder}/x`)) !== undefined) continue;
       for (const name of await readdir(join(dir, folder)).catch(() => [])) {
         const recorded = folder === '.' ? name.slice(1, -13) : `${folder}/${name.slice(1, -13)}`;
         if (/^\..+\.old-[0-9a-f]{8}$/.test(name) && record?.files[recorded] !== undefined) {
@@ -79,12 +87,27 @@ export class OutDir {
     return out;
   }
 
-  /** Refuse to go on if a file named like one of `names` is there and we did not write it. */
+  /** Refuse a name whose way from the folder goes through a link: what is written there lands elsewhere. */
+  private async refuseLinkOnTheWay(name: string): Promise<void> {
+    const link = await linkOnTheWay(this.dir, name);
+    if (link !== undefined) {
+      throw new NetbootError(
+        `${link} is a link, so ${name} would be written outside ${this.dir}; remove the link or choose another folder${this.how}.`,
+      );
+    }
+  }
+
+  /**
+   * Refuse to go on if a file named like one of `names` is there and we did
+   * not write it (a link counts: it is left alone too, and what it points to
+   * is never written), or if the way to it goes through a link.
+   */
   async claim(names: readonly string[]): Promise<void> {
     for (const name of names) {
       if (!isSafeName(name)) throw new Error(`not a file name inside the folder: ${name}`);
+      await this.refuseLinkOnTheWay(name);
       if (this.previous[name] !== undefined) continue;
-      const existing = await stat(join(this.dir, name)).catch(() => undefined);
+      const existing = await lstat(join(this.dir, name)).catch(() => undefined);
       if (existing) {
         throw new NetbootError(
           `${join(this.dir, name)} was not written by Netboot Composer, so it is left alone; move it away or choose an empty folder${this.how}.`,
@@ -93,12 +116,16 @@ export class OutDir {
     }
   }
 
-  /** True when `name` is on disk exactly as we last wrote it from the same inputs. */
+  /**
+   * True when `name` is on disk exactly as we last wrote it from the same
+   * inputs: a plain file (a link put in its place is replaced, not followed).
+   */
   async isCurrent(name: string, fingerprint: string): Promise<boolean> {
     const recorded = this.previous[name];
     if (!recorded || recorded.fingerprint !== fingerprint) return false;
-    const info = await stat(join(this.dir, name)).catch(() => undefined);
-    return info !== undefined && info.size === recorded.bytes && info.mtimeMs === recorded.mtimeMs;
+    if ((await linkOnTheWay(this.dir, name)) !== undefined) return false;
+    const info = await lstat(join(this.dir, name)).catch(() => undefined);
+    return info !== undefined && info.isFile() && info.size === recorded.bytes && info.mtimeMs === recorded.mtimeMs;
   }
 
   /** The names the previous record lists: what an earlier build or export wrote here. */
@@ -120,6 +147,7 @@ export class OutDir {
    */
   async write(name: string, fingerprint: string, produce: (tempFile: string) => Promise<void>): Promise<number> {
     if (!isSafeName(name)) throw new Error(`not a file name inside the folder: ${name}`);
+    await this.refuseLinkOnTheWay(name);
     const temp = join(this.dir, besideName(name, 'partial'));
     this.temps.set(name, temp);
     try {
@@ -175,7 +203,8 @@ export class OutDir {
     this.temps.clear();
     for (const name of Object.keys(this.previous)) {
       if (this.written[name] !== undefined || !isSafeName(name)) continue;
-      // Only a plain file of ours, whatever the record says.
+      // Only a plain file of ours, inside the folder, whatever the record says.
+      if ((await linkOnTheWay(this.dir, name)) !== undefined) continue;
       const path = join(this.dir, name);
       if ((await lstat(path).catch(() => undefined))?.isFile()) await rm(path);
     }

@@ -5,11 +5,20 @@
  * it; a test boot, an export and the next build read it. A USB image carries
  * the same record.
  */
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SCRIPT_NAME } from '../../shared/boot-folder.ts';
 import { NetbootError } from '../base/errors.ts';
+import { isStorePath } from './store.ts';
 
 export const RECORD_NAME = '.netboot-composer.json';
+
+/** Far more than any record of ours (a boot folder's is under 2 KB): a bigger file is not read. */
+export const MAX_RECORD_BYTES = 1024 * 1024;
+
+/** More files than any folder of ours holds (a stick's: 9). */
+const MAX_RECORDED_FILES = 1000;
 
 interface RecordedFile {
   /** What the file was made from; the same fingerprint means the same bytes. */
@@ -40,23 +49,132 @@ export interface FolderRecord {
 export function isSafeName(name: string): boolean {
   return (
     name.length > 0 &&
+    name.length <= 1024 &&
     !name.includes('\\') &&
-    !name.includes('\0') &&
+    // eslint-disable-next-line no-control-regex
+    !/[\0-\x1f\x7f]/.test(name) &&
     name.split('/').every((part) => part !== '' && part !== '.' && part !== '..')
   );
 }
 
-/** A record's text, or undefined when it is not one of ours. */
-function parseRecord(text: string): FolderRecord | undefined {
+/** A name as a message shows it: short, on one line. */
+function shownName(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  const printable = name.replace(/[\0-\x1f\x7f]/g, '?');
+  return JSON.stringify(printable.length > 80 ? `${printable.slice(0, 80)}…` : printable);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * What a record's text says, or why it cannot be one of ours: a record is
+ * read from folders others may write (an export's target, a USB stick, a
+ * boot folder someone handed over), so every name and number is checked
+ * before anything acts on it. `not ours` when it is not a record at all.
+ */
+function parseRecord(text: string): FolderRecord | 'not ours' | { lie: string } {
+  let record: unknown;
   try {
-    const record = JSON.parse(text) as Partial<FolderRecord>;
-    if (record.tool === 'netboot-composer' && record.files && typeof record.files === 'object') {
-      return { tool: 'netboot-composer', version: 1, info: record.info ?? {}, files: record.files };
-    }
+    record = JSON.parse(text);
   } catch {
-    // not JSON
+    return 'not ours';
   }
-  return undefined;
+  if (!isObject(record) || record.tool !== 'netboot-composer' || !isObject(record.files)) return 'not ours';
+  const names = Object.keys(record.files);
+  if (names.length > MAX_RECORDED_FILES) return { lie: `lists ${names.length} files` };
+  const files: FolderRecord['files'] = {};
+  for (const name of names) {
+    if (!isSafeName(name)) return { lie: `names ${shownName(name)}, which is not a file inside the folder` };
+    const entry = record.files[name];
+    if (
+      !isObject(entry) ||
+      typeof entry.fingerprint !== 'string' ||
+      entry.fingerprint.length > 4096 ||
+      !Number.isSafeInteger(entry.bytes) ||
+      (entry.bytes as number) < -1 ||
+      typeof entry.mtimeMs !== 'number' ||
+      !Number.isFinite(entry.mtimeMs)
+    ) {
+      return { lie: `has no fingerprint, size and time for ${shownName(name)}` };
+    }
+    files[name] = { fingerprint: entry.fingerprint, bytes: entry.bytes as number, mtimeMs: entry.mtimeMs };
+  }
+  const info = record.info ?? {};
+  if (!isObject(info)) return { lie: 'has no facts about the system where they belong' };
+  const { ramBytes, toplevel } = info;
+  if (
+    ramBytes !== undefined &&
+    (!Number.isSafeInteger(ramBytes) || (ramBytes as number) < 0 || (ramBytes as number) > 2 ** 50)
+  ) {
+    return { lie: 'says the system needs an impossible amount of RAM' };
+  }
+  if (toplevel !== undefined && (typeof toplevel !== 'string' || !isStorePath(toplevel))) {
+    return { lie: `names ${shownName(String(toplevel))} as the system, which is not a Nix store path` };
+  }
+  return {
+    tool: 'netboot-composer',
+    version: 1,
+    info: {
+      ...(ramBytes !== undefined ? { ramBytes: ramBytes as number } : {}),
+      ...(toplevel !== undefined ? { toplevel: toplevel as string } : {}),
+    },
+    files,
+  };
+}
+
+function errnoCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException).code;
+}
+
+/**
+ * The text of `dir`'s record, or undefined when there is none. Read without
+ * following a link (a record that is one is refused, whatever it points to),
+ * without waiting on a FIFO, and only when it is a plain file of a record's
+ * size: nothing outside the folder is read, and nothing huge.
+ */
+async function readRecordFile(dir: string): Promise<string | undefined> {
+  const path = join(dir, RECORD_NAME);
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    if (errnoCode(error) === 'ELOOP') {
+      throw new NetbootError(
+        `${path} is a link, and Netboot Composer writes its record as a plain file, so it is not one of ours and was not followed; remove it or choose another folder.`,
+      );
+    }
+    return undefined;
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) {
+      throw new NetbootError(
+        `${path} is not a plain file, so it is not a record of Netboot Composer's; remove it or choose another folder.`,
+      );
+    }
+    if (info.size > MAX_RECORD_BYTES) {
+      throw new NetbootError(
+        `${path} is ${info.size} bytes long, far more than a record of Netboot Composer's, so it was not read; remove it or choose another folder.`,
+      );
+    }
+    const buffer = Buffer.alloc(MAX_RECORD_BYTES + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > MAX_RECORD_BYTES) {
+        throw new NetbootError(
+          `${path} grew while it was read, so it is not a record of Netboot Composer's; remove it or choose another folder.`,
+        );
+      }
+    }
+    return buffer.subarray(0, length).toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
@@ -77,27 +195,38 @@ export function recordText(
   return `${JSON.stringify(record, null, 2)}\n`;
 }
 
-/** What a record's text says (see {@link recordText}), or undefined when it is not one of ours. */
+/** What a record's text says (see {@link recordText}), or undefined when it is not one of ours (or lies). */
 export function readRecordText(text: string): { files: string[]; info: BootFolderInfo } | undefined {
+  if (text.length > MAX_RECORD_BYTES) return undefined;
   const record = parseRecord(text);
-  return record && { files: Object.keys(record.files), info: record.info ?? {} };
+  if (record === 'not ours' || 'lie' in record) return undefined;
+  return { files: Object.keys(record.files), info: record.info ?? {} };
 }
 
+/**
+ * The record of `dir`, or undefined when it has none. One that is damaged,
+ * or lies (a name outside the folder, an impossible number), is refused in
+ * one sentence, and nothing it names is touched.
+ */
 export async function readRecord(dir: string): Promise<FolderRecord | undefined> {
-  let text: string;
-  try {
-    text = await readFile(join(dir, RECORD_NAME), 'utf8');
-  } catch {
-    return undefined;
-  }
+  const text = await readRecordFile(dir);
+  if (text === undefined) return undefined;
   const record = parseRecord(text);
-  if (record) return record;
-  throw new NetbootError(
-    `${join(dir, RECORD_NAME)} is damaged, so it is not clear which files Netboot Composer wrote there; remove it or choose another --out.`,
-  );
+  const path = join(dir, RECORD_NAME);
+  if (record === 'not ours') {
+    throw new NetbootError(
+      `${path} is damaged, so it is not clear which files Netboot Composer wrote there; remove it or choose another --out.`,
+    );
+  }
+  if ('lie' in record) {
+    throw new NetbootError(
+      `${path} ${record.lie}, so it is not a record Netboot Composer wrote and nothing it names is touched; remove it or choose another folder.`,
+    );
+  }
+  return record;
 }
 
-/** What the build recorded about the boot folder `dir`, or nothing if we did not make it. */
+/** What the build recorded about the boot folder `dir`, or nothing if we did not make it (or its record lies). */
 export async function readBootFolderInfo(dir: string): Promise<BootFolderInfo> {
   try {
     return (await readRecord(dir))?.info ?? {};
@@ -106,12 +235,93 @@ export async function readBootFolderInfo(dir: string): Promise<BootFolderInfo> {
   }
 }
 
-/** The files Netboot Composer wrote in `dir` (name and fingerprint), or undefined if it made no boot folder there. */
+/**
+ * Files a person may change after the build: the README's USB media follow
+ * netboot.ipxe, "edits included". Their size may differ from the record's.
+ */
+const EDITABLE = new Set([SCRIPT_NAME]);
+
+/**
+ * The first link on the way from the folder `dir` to its file `name` (a
+ * subfolder of `dir` that is a link; the file itself is not looked at), or
+ * undefined. What is written or removed through such a link lands outside
+ * the folder, so no one does.
+ */
+export async function linkOnTheWay(dir: string, name: string): Promise<string | undefined> {
+  const parts = name.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const folder = join(dir, ...parts.slice(0, i));
+    if ((await lstat(folder).catch(() => undefined))?.isSymbolicLink()) return folder;
+  }
+  return undefined;
+}
+
+/**
+ * Check that `name`, in the folder `dir` that a record lists it in, is what
+ * the record says: a plain file inside the folder (no link on the way), of
+ * the recorded size. Only metadata is read (lstat), never what a link points to.
+ */
+async function checkRecordedFile(
+  dir: string,
+  name: string,
+  bytes: number,
+  missingOk: boolean,
+): Promise<{ size: number; mtimeMs: number } | undefined> {
+  const link = await linkOnTheWay(dir, name);
+  if (link !== undefined) {
+    throw new NetbootError(
+      `${link} is a link, and a boot folder Netboot Composer made holds none, so it is not followed; build the system again into a new folder.`,
+    );
+  }
+  const path = join(dir, name);
+  const info = await lstat(path).catch(() => undefined);
+  if (!info && missingOk) return undefined;
+  if (!info) throw new NetbootError(`${path} is missing from the boot folder; build the system again.`);
+  if (info.isSymbolicLink()) {
+    throw new NetbootError(
+      `${path} is a link, and a boot folder Netboot Composer made holds none, so it is not followed; build the system again into a new folder.`,
+    );
+  }
+  if (!info.isFile()) {
+    throw new NetbootError(
+      `${path} is not a plain file, so it is not one Netboot Composer wrote; build the system again.`,
+    );
+  }
+  if (bytes === -1) {
+    throw new NetbootError(
+      `${dir} holds a build that did not finish (${name} was being written); build the system again.`,
+    );
+  }
+  if (info.size !== bytes && !EDITABLE.has(name)) {
+    throw new NetbootError(
+      `${path} is ${info.size} bytes, but the folder's record says ${bytes}: it changed after Netboot Composer wrote it; build the system again.`,
+    );
+  }
+  return { size: info.size, mtimeMs: info.mtimeMs };
+}
+
+/**
+ * The files Netboot Composer wrote in `dir` (name, fingerprint, size), or
+ * undefined if it made no boot folder there. The folder may come from
+ * anyone: every file is checked against the record (see
+ * {@link checkRecordedFile}) before an export or a test boot reads it. A
+ * netboot.ipxe edited by hand is taken as it is, with its new size. With
+ * `missingOk` (a test boot: iPXE then says which file it could not load), a
+ * file that is gone is left out rather than refused.
+ */
 export async function readBootFolderFiles(
   dir: string,
+  options: { missingOk?: boolean } = {},
 ): Promise<{ files: { name: string; fingerprint: string; bytes: number }[]; info: BootFolderInfo } | undefined> {
   const record = await readRecord(dir);
   if (!record) return undefined;
-  const files = Object.entries(record.files).map(([name, f]) => ({ name, fingerprint: f.fingerprint, bytes: f.bytes }));
+  const files: { name: string; fingerprint: string; bytes: number }[] = [];
+  for (const [name, recorded] of Object.entries(record.files)) {
+    const found = await checkRecordedFile(dir, name, recorded.bytes, options.missingOk === true);
+    if (!found) continue;
+    const { size, mtimeMs } = found;
+    const edited = size !== recorded.bytes;
+    files.push({ name, fingerprint: edited ? `edited:${size}:${mtimeMs}` : recorded.fingerprint, bytes: size });
+  }
   return { files, info: record.info ?? {} };
 }

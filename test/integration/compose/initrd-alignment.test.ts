@@ -15,6 +15,9 @@ import { readBootFolderFiles } from '../../../electron/pipeline/media/record.ts'
 import type { InitrdCompression } from '../../../electron/shared/types.ts';
 import { buildFixture, tempDir } from '../../helpers/fixtures.ts';
 
+/** The test's stick is a folder in /tmp, on the disk the system runs from: the export is told it is not (ExportHooks.systemDisk). */
+const STICK = { systemDisk: async () => undefined };
+
 const INITRDS = ['initrd', 'manifest', 'nix-store'];
 const env = { ...process.env, MTOOLS_SKIP_CHECK: '1' };
 
@@ -75,7 +78,7 @@ describe.each(CASES)('a system whose initrd is 4k+$extra bytes, initrd compressi
     await exportTo(from, { kind: 'http', dir: http, baseUrl: 'http://10.0.0.2/nb' });
     await expectAligned(http);
     const stick = await tempDir();
-    await exportTo(from, { kind: 'usb', dir: stick });
+    await exportTo(from, { kind: 'usb', dir: stick }, STICK);
     await expectAligned(stick);
     const image = join(await tempDir(), 'boot.img');
     await exportTo(from, { kind: 'usb-image', file: image });

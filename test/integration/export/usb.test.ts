@@ -17,6 +17,9 @@ import { makeUsbImage, writeUsbStick } from '../../../electron/pipeline/export/u
 import { readUsbImageInfo } from '../../../electron/pipeline/media/usb-image.ts';
 import { ROOT, runCli, tempDir } from '../../helpers/fixtures.ts';
 
+/** The test's stick is a folder in /tmp, on the disk the system runs from: the export is told it is not (ExportHooks.systemDisk). */
+const STICK = { systemDisk: async () => undefined };
+
 const BOOT_FILES = ['bzImage', 'initrd', 'manifest', 'nix-store'];
 const env = { ...process.env, MTOOLS_SKIP_CHECK: '1' };
 
@@ -194,7 +197,7 @@ describe('makeUsbImage', () => {
     await expect(makeUsbImage(big, join(dir, 'big.img'))).rejects.toThrow(
       /^nix-store is 4\.0 GiB, more than the 4 GiB a file can have on FAT, the file system a USB stick boots from; [^.]+\.$/,
     );
-    await expect(writeUsbStick(big, dir)).rejects.toThrow(/^nix-store is 4\.0 GiB, more than the 4 GiB/);
+    await expect(writeUsbStick(big, dir, STICK)).rejects.toThrow(/^nix-store is 4\.0 GiB, more than the 4 GiB/);
     expect(await readdir(dir)).toEqual([]);
   });
 
@@ -250,7 +253,7 @@ describe('writeUsbStick', () => {
     await writeFile(join(stick, 'photo.jpg'), 'a photo');
     const theirs = await snapshot(stick);
 
-    const summary = await writeUsbStick(from, stick);
+    const summary = await writeUsbStick(from, stick, STICK);
     const names = [...BOOT_FILES, 'syslinux.cfg', 'EFI/BOOT/grub.cfg', 'EFI/BOOT/BOOTX64.EFI'];
     expect(summary.files.map((f) => f.name)).toEqual(names);
     expect(await snapshot(stick)).toMatchObject(theirs);
@@ -267,6 +270,7 @@ describe('writeUsbStick', () => {
 
     const events: Array<{ name: string; reused: boolean }> = [];
     await writeUsbStick(from, stick, {
+      ...STICK,
       onEvent: (e) => e.event === 'file' && events.push({ name: e.name, reused: e.reused }),
     });
     expect(events).toEqual(names.map((name) => ({ name, reused: true })));
@@ -279,7 +283,7 @@ describe('writeUsbStick', () => {
     await mkdir(join(stick, 'EFI', 'BOOT'), { recursive: true });
     await writeFile(join(stick, 'EFI', 'BOOT', 'BOOTX64.EFI'), 'another boot loader');
     const before = await snapshot(stick);
-    await expect(writeUsbStick(from, stick)).rejects.toThrow(
+    await expect(writeUsbStick(from, stick, STICK)).rejects.toThrow(
       /EFI\/BOOT\/BOOTX64\.EFI was not written by Netboot Composer, so it is left alone/,
     );
     expect(await snapshot(stick)).toEqual(before);

@@ -24,6 +24,9 @@ import { ipxeScript } from '../../../electron/shared/ipxe.ts';
 import type { BuildEvent } from '../../../electron/shared/types.ts';
 import { tempDir } from '../../helpers/fixtures.ts';
 
+/** The test's stick is a folder in /tmp, on the disk the system runs from: the export is told it is not (ExportHooks.systemDisk). */
+const STICK = { systemDisk: async () => undefined };
+
 const CLASSES = [0, 1, 2, 3] as const;
 const INITRDS = ['initrd', 'manifest', 'nix-store'];
 const RAM = 50_000_000;
@@ -162,7 +165,7 @@ describe.each(CLASSES)('exporting an older boot folder whose initrd is 4k+%i byt
   it('pads every initrd on a USB stick', async () => {
     const from = await olderBootFolder(extra);
     const stick = await tempDir();
-    await writeUsbStick(from, stick);
+    await writeUsbStick(from, stick, STICK);
     expect(await expectPadded(from, stick)).toBe(padding);
     expect(JSON.parse(await readFile(join(stick, RECORD_NAME), 'utf8'))).toMatchObject({
       info: { ramBytes: RAM + padding },

@@ -112,7 +112,7 @@ describe('the boot folder', () => {
     expect((await stat(join(dir, 'EFI'))).isDirectory()).toBe(true);
   });
 
-  it('never writes or removes a name that leaves the folder, even when a record lists one', async () => {
+  it('never writes or removes a name that leaves the folder: a record that lists one is refused', async () => {
     expect(['bzImage', 'EFI/BOOT/BOOTX64.EFI', '.netboot-composer.json'].every(isSafeName)).toBe(true);
     expect(['', '../x', 'a/../../x', '/etc/passwd', 'a//b', './a', 'a\\b'].some(isSafeName)).toBe(false);
     const parent = await tempDir();
@@ -125,6 +125,10 @@ describe('the boot folder', () => {
       files: { '../victim': { fingerprint: 'x', bytes: 7, mtimeMs: 0 } },
     };
     await writeFile(join(dir, RECORD_NAME), JSON.stringify(record));
+    await expect(OutDir.open(dir)).rejects.toThrow(
+      /names "\.\.\/victim", which is not a file inside the folder, so it is not a record Netboot Composer wrote/,
+    );
+    await writeFile(join(dir, RECORD_NAME), JSON.stringify({ ...record, files: {} }));
     const out = await OutDir.open(dir);
     await expect(out.write('../victim', 'y', (temp) => writeFile(temp, 'gotcha'))).rejects.toThrow(/not a file name/);
     await out.write('f', 'f1', (temp) => writeFile(temp, 'F'));

@@ -32,10 +32,12 @@ describe('subdirProblem', () => {
     expect(subdirProblem('nixos-25.11_router')).toBeUndefined();
     expect(subdirProblem('lab/router')).toBeUndefined();
     expect(subdirProblem('lab/router/')).toBeUndefined();
-    for (const bad of ['..', '.', '../up', '/abs', 'a//b', '.hidden', 'with space', 'x'.repeat(201)]) {
+    for (const bad of ['..', '.', '../up', '/abs', 'a//b', '.hidden', 'with space', '-rf', 'lab/-x']) {
       expect(subdirProblem(bad), bad).toBe(
-        `"${bad}" is not a subfolder name: use letters, digits, ".", "_" and "-" (and "/" between folders), not starting with ".", like nixos or lab/router.`,
+        `"${bad}" is not a subfolder name: use letters, digits, ".", "_" and "-" (and "/" between folders), not starting with "." or "-", like nixos or lab/router.`,
       );
     }
+    // A long one is named in part.
+    expect(subdirProblem('x'.repeat(201))).toMatch(/^"x{60}…" is not a subfolder name/);
   });
 });
