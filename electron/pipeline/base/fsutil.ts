@@ -1,6 +1,8 @@
 /** File system helpers shared by the boot folder and the cache. */
-import { access, constants, mkdir, rm, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { access, constants, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { alive } from './lock.ts';
 
 /** True when `path` exists and can be accessed with `mode` (default: it exists). */
 export async function exists(path: string, mode = constants.F_OK): Promise<boolean> {
@@ -82,4 +84,20 @@ export async function whyNotWritable(dir: string, error: unknown): Promise<strin
     );
   }
   return REASONS[code] ?? code;
+}
+
+/**
+ * A new scratch folder in the system's temporary folder, named
+ * `PREFIX` + our pid + random characters. The scratch folders of `prefix`
+ * whose process is dead (killed before it removed its own) are removed first.
+ */
+export async function makeScratch(prefix: string): Promise<string> {
+  const pattern = /^(\d+)-[A-Za-z0-9]{6}$/;
+  for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
+    const pid = name.startsWith(prefix) ? pattern.exec(name.slice(prefix.length))?.[1] : undefined;
+    if (pid !== undefined && Number(pid) !== process.pid && !alive(Number(pid))) {
+      await rm(join(tmpdir(), name), { recursive: true, force: true });
+    }
+  }
+  return mkdtemp(join(tmpdir(), `${prefix}${process.pid}-`));
 }

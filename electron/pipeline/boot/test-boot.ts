@@ -17,6 +17,7 @@ import { NetbootError } from '../base/errors.ts';
 import { exists } from '../base/fsutil.ts';
 import { KILL_GRACE_MS, onLines, requireTool } from '../base/tools.ts';
 import { DEMO_MARKER } from '../media/markers.ts';
+import { finishInterruptedCommit } from '../media/record.ts';
 import { cleanConsoleLine } from './console.ts';
 import { CHAINLOAD_AUTOEXEC, chainloadLoopIn, findUefiFiles } from './firmware.ts';
 import { chooseAccel, kvmFailureIn, rememberKvmUnusable, serconFile } from './kvm.ts';
@@ -80,6 +81,8 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
   }
   let script: string | undefined;
   if (options.dir !== undefined) {
+    // A build killed while it put its files in place: boot the new folder, not a mix.
+    await finishInterruptedCommit(options.dir);
     if (!(await exists(join(options.dir, 'netboot.ipxe')))) {
       throw new NetbootError(`${options.dir} has no netboot.ipxe; give a boot folder made by netboot-composer build.`);
     }

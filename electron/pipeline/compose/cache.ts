@@ -146,15 +146,28 @@ export class Cache {
     this.prepared = true;
   }
 
+  /**
+   * Remove what killed builds left: temporary files (`.tmp-PID-RANDOM`)
+   * whose process is dead (or that are older than a day), and the locks of
+   * entries a dead process was making (its entry may be whole: it was killed
+   * between the last rename and removing the lock).
+   */
   private async removeStaleTemps(): Promise<void> {
     const now = Date.now();
-    for (const kind of KINDS) {
-      const folder = this.folder(kind);
-      for (const name of await readdir(folder)) {
-        if (!name.startsWith('.tmp-')) continue;
+    const folders = [...KINDS.map((kind) => this.folder(kind)), join(this.dir, FORMAT), this.leaseDir];
+    folders.push(join(this.dir, FORMAT, 'facts'));
+    for (const folder of folders) {
+      for (const name of await readdir(folder).catch(() => [] as string[])) {
         const file = join(folder, name);
-        const info = await stat(file).catch(() => undefined);
-        if (info && now - info.mtimeMs > STALE_TEMP_MS) await rm(file, { force: true });
+        if (name.startsWith('.tmp-')) {
+          const pid = Number(/^\.tmp-(\d+)-/.exec(name)?.[1]);
+          const dead = Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid);
+          const info = dead ? undefined : await stat(file).catch(() => undefined);
+          if (dead || (info && now - info.mtimeMs > STALE_TEMP_MS)) await rm(file, { force: true });
+        } else if (name.endsWith('.lock') && name !== 'prune.lock') {
+          const owner = await lockOwner(file);
+          if (owner !== undefined && owner !== process.pid && !alive(owner)) await rm(file, { force: true });
+        }
       }
     }
   }
