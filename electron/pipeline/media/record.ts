@@ -155,7 +155,9 @@ export async function writeFileWhole(dir: string, name: string, text: string): P
 
 /** The text of a record of `files` (see {@link FolderRecord}). */
 export function folderRecordText(files: FolderRecord['files'], info: BootFolderInfo): string {
-  const record: FolderRecord = { tool: 'netboot-composer', version: 1, info, files };
+  // By name, so that the same files give the same record whatever order they were written in.
+  const sorted = Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const record: FolderRecord = { tool: 'netboot-composer', version: 1, info, files: sorted };
   return `${JSON.stringify(record, null, 2)}\n`;
 }
 
