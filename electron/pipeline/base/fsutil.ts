@@ -1,7 +1,8 @@
 /** File system helpers shared by the boot folder and the cache. */
-import { access, constants, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { access, constants, mkdir, mkdtemp, readdir, rm, stat, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { ToolFailedError } from './errors.ts';
 import { alive } from './lock.ts';
 
 /** True when `path` exists and can be accessed with `mode` (default: it exists). */
@@ -25,6 +26,27 @@ const REASONS: { [code: string]: string } = {
   // What /proc and /sys say to a new folder.
   ENOENT: 'no folder can be made there',
 };
+
+/** Less room than this left on a file system, and a write that failed there failed for want of room. */
+const FULL_BYTES = 1024 * 1024;
+
+/** What tools say when they cannot write for want of room: errno's words, and mksquashfs's own. */
+const FULL_WORDS = /No space left on device|Failed to write to output filesystem/i;
+
+/**
+ * True when `error`, from writing a file in `dir`, came of a full disk:
+ * ENOSPC from Node (here or in its cause), or a tool that failed saying so
+ * in its words, or failed while the file system of `dir` has next to no room
+ * left. Ask before removing the half-written file, which holds the room
+ * (mksquashfs removes its own).
+ */
+export async function diskIsFull(dir: string, error: unknown): Promise<boolean> {
+  for (let e = error; e instanceof Error; e = e.cause) if (errnoCode(e) === 'ENOSPC') return true;
+  if (!(error instanceof ToolFailedError)) return false;
+  if (FULL_WORDS.test(`${error.message}\n${error.details ?? ''}`)) return true;
+  const stats = await statfs(dir).catch(() => undefined);
+  return stats !== undefined && stats.bavail * stats.bsize < FULL_BYTES;
+}
 
 /**
  * `mkdir -p`, made one folder at a time. Node's own `mkdir(dir, { recursive:

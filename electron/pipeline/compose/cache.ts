@@ -30,7 +30,7 @@ import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defaultCacheDir } from '../base/dirs.ts';
 import { NetbootError } from '../base/errors.ts';
-import { makeFolder, whyNotWritable } from '../base/fsutil.ts';
+import { diskIsFull, makeFolder, whyNotWritable } from '../base/fsutil.ts';
 import { alive, lockOwner, takeLock } from '../base/lock.ts';
 import { defaultCacheLimit, planEviction, type EvictionCandidate } from './cache-limit.ts';
 
@@ -189,8 +189,13 @@ export class Cache {
     await makeFolder(this.leaseDir);
     const file = join(this.leaseDir, `${process.pid}-${randomBytes(6).toString('hex')}.json`);
     const temp = this.tempFile(file);
-    await writeFile(temp, `${JSON.stringify({ pid: process.pid, files: [...files].map((f) => basename(f)) })}\n`);
-    await rename(temp, file);
+    try {
+      await writeFile(temp, `${JSON.stringify({ pid: process.pid, files: [...files].map((f) => basename(f)) })}\n`);
+      await rename(temp, file);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw (await diskIsFull(this.leaseDir, error)) ? this.full(error) : error;
+    }
     try {
       // A prune that started before our lease was written may not have read
       // it: let it finish. One that starts later reads it.
@@ -349,10 +354,15 @@ export class Cache {
     const known = await readFile(file, 'utf8').catch(() => undefined);
     if (known !== undefined) return known as T;
     const answer = await compute();
-    await makeFolder(dirname(file));
     const temp = this.tempFile(file);
-    await writeFile(temp, answer);
-    await rename(temp, file);
+    try {
+      await makeFolder(dirname(file));
+      await writeFile(temp, answer);
+      await rename(temp, file);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw (await diskIsFull(this.dir, error)) ? this.full(error) : error;
+    }
     return answer;
   }
 
@@ -421,9 +431,18 @@ export class Cache {
       await rename(tempMeta, this.metaFile(dataFile));
       return { ...full, file: dataFile };
     } catch (error) {
+      // Asked before the temporary files, which hold the room, are removed.
+      const full = await diskIsFull(dirname(dataFile), error);
       await rm(temp, { force: true });
       await rm(tempMeta, { force: true });
-      throw error;
+      throw full ? this.full(error) : error;
     }
+  }
+
+  /** The sentence for a cache whose disk is full. */
+  private full(error: unknown): NetbootError {
+    return new NetbootError(`The disk of the cache folder ${this.dir} is full; free some space and try again.`, {
+      cause: error,
+    });
   }
 }

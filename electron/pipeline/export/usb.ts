@@ -20,7 +20,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { SCRIPT_NAME } from '../../shared/boot-folder.ts';
 import type { ExportSummary, OutputFile } from '../../shared/types.ts';
 import { CanceledError, isAbort, NetbootError, ToolMissingError } from '../base/errors.ts';
-import { makeFolder, makeScratch, whyNotWritable } from '../base/fsutil.ts';
+import { diskIsFull, makeFolder, makeScratch, whyNotWritable } from '../base/fsutil.ts';
 import { FILE_PACKAGES, findTool, requireFile, requireTool, runTool } from '../base/tools.ts';
 import { alignmentPadding, padInitrd } from '../media/initrd-padding.ts';
 import { lockFor } from '../media/out-dir.ts';
@@ -318,12 +318,15 @@ async function writeImage(
     if (signal?.aborted) throw new CanceledError();
     await rename(temp, target);
   } catch (error) {
+    // Asked before the partial image, which holds the room, is removed.
+    const full = !isAbort(error, signal) && (await diskIsFull(dirname(target), error));
     await rm(temp, { force: true });
     if (isAbort(error, signal)) throw new CanceledError();
-    if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
-      throw new NetbootError(`The disk of ${dirname(target)} is full; free some space and try again.`, {
-        cause: error,
-      });
+    if (full) {
+      // The scratch folder (the padded initrds, GRUB) is on the system's temporary folder's disk.
+      const path = (error as NodeJS.ErrnoException).path;
+      const where = path?.startsWith(scratch) ? dirname(scratch) : dirname(target);
+      throw new NetbootError(`The disk of ${where} is full; free some space and try again.`, { cause: error });
     }
     throw error;
   } finally {

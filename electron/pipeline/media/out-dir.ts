@@ -23,7 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { access, constants, link, lstat, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isAbort, NetbootError } from '../base/errors.ts';
-import { makeFolder, whyNotWritable } from '../base/fsutil.ts';
+import { diskIsFull, makeFolder, whyNotWritable } from '../base/fsutil.ts';
 import { waitForLock } from '../base/lock.ts';
 import {
   applyJournal,
@@ -41,10 +41,6 @@ import {
   type TempsList,
   writeFileWhole,
 } from './record.ts';
-
-function errnoCode(error: unknown): string {
-  return (error as NodeJS.ErrnoException).code ?? 'error';
-}
 
 /** A hidden file beside `name` (same folder, so a rename is atomic): `.NAME.KIND-RANDOM`. */
 function besideName(name: string, kind: 'partial' | 'old'): string {
@@ -229,8 +225,8 @@ export class OutDir {
     return saving;
   }
 
-  private diskFull(error: unknown): unknown {
-    if (errnoCode(error) !== 'ENOSPC') return error;
+  private async diskFull(error: unknown): Promise<unknown> {
+    if (!(await diskIsFull(this.dir, error))) return error;
     return new NetbootError(`The disk of ${this.dir} is full; free some space and try again.`, { cause: error });
   }
 
@@ -258,9 +254,11 @@ export class OutDir {
       }
       await produce(temp);
     } catch (error) {
+      // Asked before the temporary file, which holds the room, is removed.
+      const reported = await this.diskFull(error);
       await rm(temp, { force: true });
       this.temps.delete(name);
-      throw this.diskFull(error);
+      throw reported;
     }
     const { size } = await stat(temp);
     this.written[name] = { fingerprint, bytes: size, mtimeMs: 0 };
@@ -306,8 +304,11 @@ export class OutDir {
         await writeFile(join(this.dir, journal.record), folderRecordText(files, info));
         await writeFileWhole(this.dir, JOURNAL_NAME, `${JSON.stringify(journal, null, 2)}\n`);
       } catch (error) {
+        // Nothing renamed yet: as if the build had failed before its commit.
+        const reported = await this.diskFull(error);
         await rm(join(this.dir, journal.record), { force: true });
-        throw this.diskFull(error);
+        await this.discard();
+        throw reported;
       }
       // From here the journal owns the temporary files: a failure leaves them to it.
       this.temps.clear();
