@@ -83,9 +83,9 @@ async function imageState(image: string): Promise<FolderState> {
   return state;
 }
 
-/** The scratch folders a killed export left in the temporary folder. */
+/** What a killed process left in the temporary folder: a USB export's scratch folder, a build's shell error files. */
 async function scratchOf(pid: number): Promise<string[]> {
-  return (await readdir(tmpdir())).filter((name) => name.startsWith(`netboot-composer-usb-${pid}-`));
+  return (await readdir(tmpdir())).filter((name) => name.startsWith('netboot-composer-') && name.includes(`-${pid}-`));
 }
 
 let systemA: string;

@@ -109,17 +109,25 @@ export async function whyNotWritable(dir: string, error: unknown): Promise<strin
 }
 
 /**
+ * Remove what processes that died left in the system's temporary folder:
+ * the files or folders named `PREFIX` + pid + `-` + a rest that `rest`
+ * matches, whose process is no longer alive.
+ */
+export async function removeDeadScratch(prefix: string, rest: RegExp): Promise<void> {
+  for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
+    const match = name.startsWith(prefix) ? /^(\d+)-(.*)$/.exec(name.slice(prefix.length)) : null;
+    if (!match || !rest.test(match[2]!)) continue;
+    const pid = Number(match[1]);
+    if (pid !== process.pid && !alive(pid)) await rm(join(tmpdir(), name), { recursive: true, force: true });
+  }
+}
+
+/**
  * A new scratch folder in the system's temporary folder, named
  * `PREFIX` + our pid + random characters. The scratch folders of `prefix`
  * whose process is dead (killed before it removed its own) are removed first.
  */
 export async function makeScratch(prefix: string): Promise<string> {
-  const pattern = /^(\d+)-[A-Za-z0-9]{6}$/;
-  for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
-    const pid = name.startsWith(prefix) ? pattern.exec(name.slice(prefix.length))?.[1] : undefined;
-    if (pid !== undefined && Number(pid) !== process.pid && !alive(Number(pid))) {
-      await rm(join(tmpdir(), name), { recursive: true, force: true });
-    }
-  }
+  await removeDeadScratch(prefix, /^[A-Za-z0-9]{6}$/);
   return mkdtemp(join(tmpdir(), `${prefix}${process.pid}-`));
 }
