@@ -48,17 +48,58 @@ const MTOOLS = { ...process.env, MTOOLS_SKIP_CHECK: '1' };
 
 /**
  * Per operation: kills scheduled, kills that landed (the process died of
- * them), those of them survived (every check after it passed), and the kill points.
+ * them), those of them survived (every check after it passed), the kill
+ * points, and what the process was doing when it died.
  */
-const tally: Record<string, { scheduled: number; landed: number; survived: number; points: string[] }> = {};
+const tally: Record<
+  string,
+  { scheduled: number; landed: number; survived: number; points: string[]; phases: Record<string, number> }
+> = {};
 
-function count(operation: string, point: KillPoint, landed: boolean): () => void {
-  const entry = (tally[operation] ??= { scheduled: 0, landed: 0, survived: 0, points: [] });
+/** What the killed process was doing, from the last event it printed. */
+function phaseOf(point: KillPoint, stdout: string): string {
+  if (point.kind === 'hold') return 'between the commit’s renames';
+  // Whole lines only: a kill can cut the last one short.
+  const last = stdout
+    .split('\n')
+    .slice(0, -1)
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .at(-1);
+  if (!last) return point.kind === 'files' ? 'writing its first files' : 'starting';
+  switch (last.event) {
+    case 'closure':
+    case 'path-start':
+    case 'path-progress':
+    case 'path-done':
+      return 'packing and joining the nix-store initrd';
+    case 'stage':
+      return last.stage === 'pack'
+        ? 'packing and joining the nix-store initrd'
+        : last.stage === 'write'
+          ? 'putting the files in place'
+          : `in the ${String(last.stage)} stage`;
+    case 'file':
+      return 'writing files';
+    case 'done':
+    case 'exported':
+      return 'exiting, its work done';
+    default:
+      return `after a ${String(last.event)} event`;
+  }
+}
+
+function count(operation: string, point: KillPoint, run: { killed: boolean; stdout: string }): () => void {
+  const entry = (tally[operation] ??= { scheduled: 0, landed: 0, survived: 0, points: [], phases: {} });
   entry.scheduled++;
-  if (landed) entry.landed++;
-  entry.points.push(`${describePoint(point)}${landed ? '' : ' (ended first)'}`);
+  const phase = phaseOf(point, run.stdout);
+  if (run.killed) {
+    entry.landed++;
+    entry.phases[phase] = (entry.phases[phase] ?? 0) + 1;
+  }
+  entry.points.push(`${describePoint(point)}: ${run.killed ? phase : 'ended first'}`);
   return () => {
-    if (landed) entry.survived++;
+    if (run.killed) entry.survived++;
   };
 }
 
@@ -125,6 +166,12 @@ afterAll(async () => {
       { what: 'SIGKILLs survived in all', value: survived },
       ...figures,
       ...Object.entries(tally).map(([operation, t]) => ({
+        what: `SIGKILLs in ${operation} by what the process was doing`,
+        value: Object.entries(t.phases)
+          .map(([phase, n]) => `${phase}: ${n}`)
+          .join('; '),
+      })),
+      ...Object.entries(tally).map(([operation, t]) => ({
         what: `kill points in ${operation}`,
         value: t.points.join('; '),
       })),
@@ -133,7 +180,7 @@ afterAll(async () => {
       'The CLI is killed with its process group (the tools it runs die with it, as when a terminal or a service manager stops it); a CLI killed alone leaves a running mksquashfs or mcopy to finish writing a temporary file, which the next run removes only if the tool has created it by then.',
       'A power cut is not simulated: no file is fsynced, so after one a renamed file or the journal may be empty.',
       'Between a kill in the middle of a commit and the next run of Netboot Composer, a reader that is not ours (a TFTP or web server serving the folder) sees a mix of the old and the new files; every reader of ours finishes the commit first.',
-      'A killed export into a new subfolder (a stick’s EFI/BOOT, a TFTP --subdir) may leave that folder, empty, when the next export does not need it.',
+      'A TFTP --subdir folder made by a killed first export stays (empty, unless an export fills it); the subfolders an export makes for its files (a stick’s EFI/BOOT) are listed and removed.',
       'Kills land where the schedule puts them only as precisely as a signal follows an event line: an export of this test system takes about 0.3 s, so a kill scheduled late may arrive after it ended (counted as scheduled, not landed).',
     ],
   );
@@ -175,7 +222,7 @@ async function sweep(operation: Operation, check?: (run: Awaited<ReturnType<type
     const target = await operation.fresh();
     const point = operation.points(random, target, { events: events.length, written });
     const run = await runUntilKilled(operation.args(target), point);
-    const survived = count(operation.name, point, run.killed);
+    const survived = count(operation.name, point, run);
     const where = `${operation.name}, kill ${i + 1} ${describePoint(point)} (seed ${SEED})`;
     // The CLI and every tool it ran are gone.
     expect(processGroup(run.pid), where).toEqual([]);
@@ -327,7 +374,7 @@ describe('a survivor boots', () => {
     // The new one, the seed's stage 1, killed after its first rename.
     const point: KillPoint = { kind: 'hold', after: 1 };
     const run = await runUntilKilled(['build', '--demo', '--out', out, '--cache', cache, '--json'], point);
-    const survived = count('demo builds (booted after)', point, run.killed);
+    const survived = count('demo builds (booted after)', point, run);
     expect(run.killed).toBe(true);
     expect(await journals(out)).toEqual([out]);
     // Raw, the folder is a mix (one new file among old ones) under the old record.
