@@ -62,6 +62,8 @@ const USAGE = `Usage:
 
 Squashfs compressors: gzip[:1-9], zstd[:1-22] (default zstd:6), xz, lz4, lzo[:1-9].
 Initrd compressors: none (default), gzip[:1-9], zstd[:1-19], xz[:0-9].
+One build or export into a folder at a time: a second one waits for the first,
+and says so, up to NETBOOT_COMPOSER_LOCK_WAIT seconds (default 1800).
 `;
 
 const COMMANDS: Record<string, (args: string[], context: Context) => Promise<number>> = {

@@ -1,6 +1,9 @@
 /** File system helpers shared by the boot folder and the cache. */
-import { access, constants, mkdir, realpath, rm, stat } from 'node:fs/promises';
+import { access, constants, mkdir, mkdtemp, readdir, realpath, rm, stat, statfs } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { ToolFailedError } from './errors.ts';
+import { alive } from './lock.ts';
 
 /** True when `path` exists and can be accessed with `mode` (default: it exists). */
 export async function exists(path: string, mode = constants.F_OK): Promise<boolean> {
@@ -23,6 +26,27 @@ const REASONS: { [code: string]: string } = {
   // What /proc and /sys say to a new folder.
   ENOENT: 'no folder can be made there',
 };
+
+/** Less room than this left on a file system, and a write that failed there failed for want of room. */
+const FULL_BYTES = 1024 * 1024;
+
+/** What tools say when they cannot write for want of room: errno's words, and mksquashfs's own. */
+const FULL_WORDS = /No space left on device|Failed to write to output filesystem/i;
+
+/**
+ * True when `error`, from writing a file in `dir`, came of a full disk:
+ * ENOSPC from Node (here or in its cause), or a tool that failed saying so
+ * in its words, or failed while the file system of `dir` has next to no room
+ * left. Ask before removing the half-written file, which holds the room
+ * (mksquashfs removes its own).
+ */
+export async function diskIsFull(dir: string, error: unknown): Promise<boolean> {
+  for (let e = error; e instanceof Error; e = e.cause) if (errnoCode(e) === 'ENOSPC') return true;
+  if (!(error instanceof ToolFailedError)) return false;
+  if (FULL_WORDS.test(`${error.message}\n${error.details ?? ''}`)) return true;
+  const stats = await statfs(dir).catch(() => undefined);
+  return stats !== undefined && stats.bavail * stats.bsize < FULL_BYTES;
+}
 
 /**
  * `mkdir -p`, made one folder at a time. Node's own `mkdir(dir, { recursive:
@@ -126,4 +150,28 @@ export async function systemFolderProblem(path: string, how: string): Promise<st
   if (!found) return undefined;
   const where = found.real === resolve(path) ? path : `${path} (which leads to ${found.real})`;
   return `${where} is ${found.real === found.system ? '' : 'inside '}${found.system === '/' ? 'the top folder of the system' : `${found.system}, a folder of the system itself`}, so nothing is written there; choose a folder of your own${how}.`;
+}
+
+/**
+ * Remove what processes that died left in the system's temporary folder:
+ * the files or folders named `PREFIX` + pid + `-` + a rest that `rest`
+ * matches, whose process is no longer alive.
+ */
+export async function removeDeadScratch(prefix: string, rest: RegExp): Promise<void> {
+  for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
+    const match = name.startsWith(prefix) ? /^(\d+)-(.*)$/.exec(name.slice(prefix.length)) : null;
+    if (!match || !rest.test(match[2]!)) continue;
+    const pid = Number(match[1]);
+    if (pid !== process.pid && !alive(pid)) await rm(join(tmpdir(), name), { recursive: true, force: true });
+  }
+}
+
+/**
+ * A new scratch folder in the system's temporary folder, named
+ * `PREFIX` + our pid + random characters. The scratch folders of `prefix`
+ * whose process is dead (killed before it removed its own) are removed first.
+ */
+export async function makeScratch(prefix: string): Promise<string> {
+  await removeDeadScratch(prefix, /^[A-Za-z0-9]{6}$/);
+  return mkdtemp(join(tmpdir(), `${prefix}${process.pid}-`));
 }

@@ -55,3 +55,20 @@ export async function takeLock(file: string, waitMs: number, signal?: AbortSigna
     await sleep(25);
   }
 }
+
+/**
+ * Take the lock file `file` as {@link takeLock} does, telling `onWait` (once,
+ * with the owner's pid) when another live process holds it and we wait.
+ * Resolves to undefined once taken, or to the owner's pid (or 0 when it
+ * cannot be read) when `waitMs` passed first.
+ */
+export async function waitForLock(
+  file: string,
+  options: { waitMs: number; signal?: AbortSignal | undefined; onWait?: (owner: number) => void },
+): Promise<number | undefined> {
+  const started = Date.now();
+  if (await takeLock(file, 0, options.signal)) return undefined;
+  options.onWait?.((await lockOwner(file)) ?? 0);
+  if (await takeLock(file, Math.max(0, options.waitMs - (Date.now() - started)), options.signal)) return undefined;
+  return (await lockOwner(file)) ?? 0;
+}

@@ -17,7 +17,7 @@ import { NetbootError } from '../base/errors.ts';
 import { exists } from '../base/fsutil.ts';
 import { KILL_GRACE_MS, onLines, requireTool } from '../base/tools.ts';
 import { DEMO_MARKER } from '../media/markers.ts';
-import { isSafeName, linkOnTheWay, readBootFolderFiles } from '../media/record.ts';
+import { finishInterruptedCommit, isSafeName, linkOnTheWay, readBootFolderFiles } from '../media/record.ts';
 import { cleanConsoleLine } from './console.ts';
 import { CHAINLOAD_AUTOEXEC, chainloadLoopIn, findUefiFiles } from './firmware.ts';
 import { chooseAccel, kvmFailureIn, rememberKvmUnusable, serconFile } from './kvm.ts';
@@ -113,6 +113,8 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
   }
   let script: string | undefined;
   if (options.dir !== undefined) {
+    // A build killed while it put its files in place: boot the new folder, not a mix.
+    await finishInterruptedCommit(options.dir);
     // Someone else may have written the folder: its record must tell the truth, and nothing it boots is a link.
     await readBootFolderFiles(options.dir, { missingOk: true });
     await refuseLink(options.dir, 'netboot.ipxe');

@@ -153,11 +153,17 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
   if (paramsProblem) throw new NetbootError(paramsProblem);
   requireTool('nix-store');
   requireTool('mksquashfs');
-  const out = await OutDir.open(request.outDir);
-  await cache.prepare();
+  // One writer at a time: a second build into the folder waits here, and says so.
+  const out = await OutDir.open(request.outDir, {
+    signal,
+    onWait: (message) => emit({ event: 'log', message }),
+  }).catch((error: unknown) => {
+    throw isAbort(error, signal) ? new CanceledError() : error;
+  });
   let lease: Lease | undefined;
 
   try {
+    await cache.prepare();
     emit({ event: 'stage', stage: 'resolve', message: 'Reading the system' });
     const system = await resolveSystem(request.source, cache.dir, hooks);
     const arch = checkArch(system, request.arch);

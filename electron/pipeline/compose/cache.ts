@@ -30,7 +30,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defaultCacheDir } from '../base/dirs.ts';
 import { NetbootError } from '../base/errors.ts';
-import { makeFolder, whyNotWritable } from '../base/fsutil.ts';
+import { diskIsFull, makeFolder, whyNotWritable } from '../base/fsutil.ts';
 import { alive, lockOwner, takeLock } from '../base/lock.ts';
 import { defaultCacheLimit, planEviction, type EvictionCandidate } from './cache-limit.ts';
 
@@ -147,15 +147,28 @@ export class Cache {
     this.prepared = true;
   }
 
+  /**
+   * Remove what killed builds left: temporary files (`.tmp-PID-RANDOM`)
+   * whose process is dead (or that are older than a day), and the locks of
+   * entries a dead process was making (its entry may be whole: it was killed
+   * between the last rename and removing the lock).
+   */
   private async removeStaleTemps(): Promise<void> {
     const now = Date.now();
-    for (const kind of KINDS) {
-      const folder = this.folder(kind);
-      for (const name of await readdir(folder)) {
-        if (!name.startsWith('.tmp-')) continue;
+    const folders = [...KINDS.map((kind) => this.folder(kind)), join(this.dir, FORMAT), this.leaseDir];
+    folders.push(join(this.dir, FORMAT, 'facts'));
+    for (const folder of folders) {
+      for (const name of await readdir(folder).catch(() => [] as string[])) {
         const file = join(folder, name);
-        const info = await stat(file).catch(() => undefined);
-        if (info && now - info.mtimeMs > STALE_TEMP_MS) await rm(file, { force: true });
+        if (name.startsWith('.tmp-')) {
+          const pid = Number(/^\.tmp-(\d+)-/.exec(name)?.[1]);
+          const dead = Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid);
+          const info = dead ? undefined : await stat(file).catch(() => undefined);
+          if (dead || (info && now - info.mtimeMs > STALE_TEMP_MS)) await rm(file, { force: true });
+        } else if (name.endsWith('.lock') && name !== 'prune.lock') {
+          const owner = await lockOwner(file);
+          if (owner !== undefined && owner !== process.pid && !alive(owner)) await rm(file, { force: true });
+        }
       }
     }
   }
@@ -177,8 +190,13 @@ export class Cache {
     await makeFolder(this.leaseDir);
     const file = join(this.leaseDir, `${process.pid}-${randomBytes(6).toString('hex')}.json`);
     const temp = this.tempFile(file);
-    await writeFile(temp, `${JSON.stringify({ pid: process.pid, files: [...files].map((f) => basename(f)) })}\n`);
-    await rename(temp, file);
+    try {
+      await writeFile(temp, `${JSON.stringify({ pid: process.pid, files: [...files].map((f) => basename(f)) })}\n`);
+      await rename(temp, file);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw (await diskIsFull(this.leaseDir, error)) ? this.full(error) : error;
+    }
     try {
       // A prune that started before our lease was written may not have read
       // it: let it finish. One that starts later reads it.
@@ -337,10 +355,15 @@ export class Cache {
     const known = await readFile(file, 'utf8').catch(() => undefined);
     if (known !== undefined) return known as T;
     const answer = await compute();
-    await makeFolder(dirname(file));
     const temp = this.tempFile(file);
-    await writeFile(temp, answer);
-    await rename(temp, file);
+    try {
+      await makeFolder(dirname(file));
+      await writeFile(temp, answer);
+      await rename(temp, file);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw (await diskIsFull(this.dir, error)) ? this.full(error) : error;
+    }
     return answer;
   }
 
@@ -409,9 +432,18 @@ export class Cache {
       await rename(tempMeta, this.metaFile(dataFile));
       return { ...full, file: dataFile };
     } catch (error) {
+      // Asked before the temporary files, which hold the room, are removed.
+      const full = await diskIsFull(dirname(dataFile), error);
       await rm(temp, { force: true });
       await rm(tempMeta, { force: true });
-      throw error;
+      throw full ? this.full(error) : error;
     }
+  }
+
+  /** The sentence for a cache whose disk is full. */
+  private full(error: unknown): NetbootError {
+    return new NetbootError(`The disk of the cache folder ${this.dir} is full; free some space and try again.`, {
+      cause: error,
+    });
   }
 }

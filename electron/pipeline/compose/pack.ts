@@ -7,6 +7,7 @@ import { lstat } from 'node:fs/promises';
 import { formatBytes } from '../../shared/progress.ts';
 import type { BuildEvent, InitrdCompression, SquashfsCompression } from '../../shared/types.ts';
 import { NetbootError } from '../base/errors.ts';
+import { removeDeadScratch } from '../base/fsutil.ts';
 import { findTool, toolVersion } from '../base/tools.ts';
 import { cacheKey, type Cache, type CacheEntry } from './cache.ts';
 import type { RegisteredPath } from './closure.ts';
@@ -14,7 +15,7 @@ import { formatCompression } from './compression.ts';
 import { MAX_CPIO_FILE_SIZE } from './cpio.ts';
 import { compressionExtension, segmentParts, writeArchive } from './initrd.ts';
 import { runPool } from './pool.ts';
-import { ShellPool } from './shell.ts';
+import { SHELL_ERR_FILE, ShellPool } from './shell.ts';
 import { assertCompleteSquashfs, isCompleteSquashfs, packStorePath, progressMode } from './squashfs.ts';
 
 /** Paths smaller than this pack in well under a second: no pseudo-terminal for their progress. */
@@ -138,6 +139,8 @@ export async function packClosure(
   const progress = progressMode(version, findTool('script') !== undefined);
   let packedCount = 0;
   let reusedCount = 0;
+  // The error files of the shells of a build that was killed.
+  await removeDeadScratch('netboot-composer-', SHELL_ERR_FILE);
   const shells = new ShellPool();
 
   const squashfsOf = async ({ path, squashfs }: PathPlan, signal: AbortSignal, share: number) => {

@@ -29,6 +29,9 @@ export interface ShellResult {
   stderr: string;
 }
 
+/** The rest of a shell's error file's name, `netboot-composer-PID-` + this, in the system's temporary folder. */
+export const SHELL_ERR_FILE = /^[0-9a-f]{12}\.err$/;
+
 export class ShellRunner {
   private readonly shell: ChildProcess;
   private readonly errFile: string;

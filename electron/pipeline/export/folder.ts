@@ -5,10 +5,9 @@
  */
 import type { OutputFile } from '../../shared/types.ts';
 import { NetbootError } from '../base/errors.ts';
-import { OutDir } from '../media/out-dir.ts';
 import { readBootFolderFiles } from '../media/record.ts';
 import type { ExportHooks } from './writer.ts';
-import { bootFileCopy, checkNotSource, exportedInfo, putFile, writeWhole } from './writer.ts';
+import { bootFileCopy, checkNotSource, exportedInfo, openExportDir, putFile, writeWhole } from './writer.ts';
 
 /** Copy the boot folder `from` into `to`; returns the files there. */
 export async function exportBootFolder(
@@ -21,7 +20,7 @@ export async function exportBootFolder(
   if (!source || source.files.length === 0) {
     throw new NetbootError(`${from} holds no boot folder made by Netboot Composer; build the system first.`);
   }
-  const out = await OutDir.open(to, { option: '' });
+  const out = await openExportDir(to, hooks);
   const files: OutputFile[] = [];
   await writeWhole(out, exportedInfo(source), hooks.signal, async () => {
     await out.claim(source.files.map((f) => f.name));

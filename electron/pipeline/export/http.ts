@@ -14,7 +14,6 @@ import { fileUrl, rebaseIpxeScript } from '../../shared/ipxe.ts';
 import type { ExportNote, ExportSummary, OutputFile } from '../../shared/types.ts';
 import { NetbootError } from '../base/errors.ts';
 import { commandLine } from '../base/quote.ts';
-import { OutDir } from '../media/out-dir.ts';
 import type { ExportHooks } from './writer.ts';
 import {
   biosLimitNote,
@@ -22,6 +21,7 @@ import {
   checkNotSource,
   type FileReport,
   othersCannotRead,
+  openExportDir,
   putFile,
   readBootSource,
   writeWhole,
@@ -40,7 +40,7 @@ export async function exportHttp(
   const source = await readBootSource(from);
   const script = rebaseIpxeScript(await readFile(join(from, SCRIPT_NAME), 'utf8'), baseUrl);
 
-  const out = await OutDir.open(spec.dir, { option: '' });
+  const out = await openExportDir(spec.dir, hooks);
   const files: OutputFile[] = [];
   const report: FileReport = { hooks, files };
   await writeWhole(out, source.info, hooks.signal, async () => {

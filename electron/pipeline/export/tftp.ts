@@ -19,8 +19,7 @@ import type { ExportNote, ExportSummary, OutputFile } from '../../shared/types.t
 import { isAbort, NetbootError } from '../base/errors.ts';
 import { exists } from '../base/fsutil.ts';
 import { findIpxeLoaders, IPXE_PACKAGE, type LoaderName } from '../base/ipxe-loaders.ts';
-import { OutDir } from '../media/out-dir.ts';
-import { readBootFolderInfo } from '../media/record.ts';
+import type { OutDir } from '../media/out-dir.ts';
 import {
   commentText,
   detectNetwork,
@@ -38,6 +37,7 @@ import {
   checkNotSource,
   exportCanceled,
   type FileReport,
+  openExportDir,
   othersCannotRead,
   putFile,
   readBootSource,
@@ -111,9 +111,17 @@ export async function exportTftp(
   const network = findNetwork();
   const found = findIpxeLoaders();
   const { routes, wanted } = loaderRoutes(source.arch, new Set(Object.keys(found)));
-  const root = await OutDir.open(spec.dir, { option: '' });
-  const newBootDir = subdir !== undefined && !(await exists(bootDir));
-  const boot = subdir === undefined ? root : await OutDir.open(bootDir, { option: '' });
+  // The root first, then the subfolder: two exports into one root take their locks in the same order.
+  const root = await openExportDir(spec.dir, hooks);
+  let newBootDir: boolean;
+  let boot: OutDir;
+  try {
+    newBootDir = subdir !== undefined && !(await exists(bootDir));
+    boot = subdir === undefined ? root : await openExportDir(bootDir, hooks);
+  } catch (error) {
+    await root.discard();
+    throw error;
+  }
   const notes: ExportNote[] = [];
   const files: OutputFile[] = [];
   const report: FileReport = { hooks, files };
@@ -161,7 +169,7 @@ export async function exportTftp(
     if (hooks.signal?.aborted) throw exportCanceled();
     if (boot !== root) await boot.commit(source.info);
     // What the build said goes with the boot files; a shared root keeps its own.
-    await root.commit(boot === root ? source.info : await readBootFolderInfo(spec.dir));
+    await root.commit(boot === root ? source.info : root.recordedInfo());
     notes.push(...loaderNotes(source, missing, routes, spec.dir));
   } catch (error) {
     await boot.discard();

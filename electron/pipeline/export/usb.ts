@@ -15,16 +15,22 @@
  * usb-layout.ts; this module runs the tools.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { lstat, mkdtemp, open, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { lstat, open, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SCRIPT_NAME } from '../../shared/boot-folder.ts';
 import type { ExportSummary, OutputFile } from '../../shared/types.ts';
 import { CanceledError, isAbort, NetbootError, ToolMissingError } from '../base/errors.ts';
-import { makeFolder, realLocation, systemFolderProblem, whyNotWritable } from '../base/fsutil.ts';
+import {
+  diskIsFull,
+  makeFolder,
+  makeScratch,
+  realLocation,
+  systemFolderProblem,
+  whyNotWritable,
+} from '../base/fsutil.ts';
 import { FILE_PACKAGES, findTool, requireFile, requireTool, runTool } from '../base/tools.ts';
 import { alignmentPadding, padInitrd } from '../media/initrd-padding.ts';
-import { OutDir } from '../media/out-dir.ts';
+import { lockFor } from '../media/out-dir.ts';
 import { type BootFolderInfo, readBootFolderFiles, RECORD_NAME, recordText } from '../media/record.ts';
 import { MTOOLS_ENV, readImageRecord } from '../media/usb-image.ts';
 import {
@@ -44,7 +50,15 @@ import {
   type UsbBoot,
 } from './usb-layout.ts';
 import type { ExportHooks } from './writer.ts';
-import { copyBytes, exportCanceled, paddedFingerprint, putFile, withPadding, writeWhole } from './writer.ts';
+import {
+  copyBytes,
+  exportCanceled,
+  openExportDir,
+  paddedFingerprint,
+  putFile,
+  withPadding,
+  writeWhole,
+} from './writer.ts';
 
 /** A file that goes onto the stick: where it comes from, and what it was made from. */
 interface StickFile {
@@ -204,7 +218,47 @@ export async function makeUsbImage(from: string, file: string, hooks: ExportHook
       { cause: error },
     );
   }
-  const scratch = await mkdtemp(join(tmpdir(), 'netboot-composer-usb-'));
+  // One writer of the image at a time (a lock file beside it), so that the
+  // partial images beside it are those of killed writers, and removed.
+  let unlock: () => Promise<void>;
+  try {
+    unlock = await lockFor(join(dirname(target), `.${basename(target)}.lock`), target, {
+      how: 'file name for the image',
+      signal,
+      onWait: (message) => hooks.onEvent?.({ event: 'log', message }),
+    });
+  } catch (error) {
+    if (isAbort(error, signal)) throw exportCanceled();
+    if (error instanceof NetbootError) throw error;
+    throw new NetbootError(
+      `The image cannot be written in ${dirname(target)} (${await whyNotWritable(dirname(target), error)}); choose another place for it.`,
+      { cause: error },
+    );
+  }
+  try {
+    const partial = `.${basename(target)}.partial-`;
+    for (const name of await readdir(dirname(target))) {
+      if (name.startsWith(partial) && /^[0-9a-f]{8}$/.test(name.slice(partial.length))) {
+        await rm(join(dirname(target), name), { force: true });
+      }
+    }
+    // Another writer may have replaced it while this one waited.
+    await checkImageTarget(target);
+    return await writeImage(target, source, mbr, hooks);
+  } finally {
+    await unlock();
+  }
+}
+
+/** The image itself, under a temporary name beside `target`, renamed into place at the end. */
+async function writeImage(
+  target: string,
+  source: Awaited<ReturnType<typeof readSource>>,
+  mbr: Buffer,
+  hooks: ExportHooks,
+): Promise<ExportSummary> {
+  const { signal } = hooks;
+  const scratch = await makeScratch('netboot-composer-usb-');
   const temp = join(dirname(target), `.${basename(target)}.partial-${randomBytes(4).toString('hex')}`);
   const written: OutputFile[] = [];
   try {
@@ -283,12 +337,15 @@ export async function makeUsbImage(from: string, file: string, hooks: ExportHook
     if (signal?.aborted) throw new CanceledError();
     await rename(temp, target);
   } catch (error) {
+    // Asked before the partial image, which holds the room, is removed.
+    const full = !isAbort(error, signal) && (await diskIsFull(dirname(target), error));
     await rm(temp, { force: true });
     if (isAbort(error, signal)) throw new CanceledError();
-    if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
-      throw new NetbootError(`The disk of ${dirname(target)} is full; free some space and try again.`, {
-        cause: error,
-      });
+    if (full) {
+      // The scratch folder (the padded initrds, GRUB) is on the system's temporary folder's disk.
+      const path = (error as NodeJS.ErrnoException).path;
+      const where = path?.startsWith(scratch) ? dirname(scratch) : dirname(target);
+      throw new NetbootError(`The disk of ${where} is full; free some space and try again.`, { cause: error });
     }
     throw error;
   } finally {
@@ -406,12 +463,12 @@ export async function writeUsbStick(from: string, dir: string, hooks: ExportHook
   }
   await checkStickFolder(dir, hooks);
   const source = await readSource(from);
-  const scratch = await mkdtemp(join(tmpdir(), 'netboot-composer-usb-'));
+  const scratch = await makeScratch('netboot-composer-usb-');
   const written: OutputFile[] = [];
   try {
     const aligned = await alignInitrds(source, scratch, signal);
     const files = [...aligned.files, ...(await makeLoaderFiles(scratch, source.boot, signal))];
-    const out = await OutDir.open(dir, { option: '' });
+    const out = await openExportDir(dir, hooks);
     await writeWhole(out, aligned.info, signal, async () => {
       await out.claim(files.map((f) => f.name));
       for (const f of files) {

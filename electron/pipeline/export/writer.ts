@@ -11,7 +11,7 @@ import { formatBytes } from '../../shared/progress.ts';
 import type { Arch, BuildEvent, ExportNote, OutputFile } from '../../shared/types.ts';
 import { CanceledError, isAbort, NetbootError } from '../base/errors.ts';
 import { alignmentPadding, padInitrd } from '../media/initrd-padding.ts';
-import { type OutDir } from '../media/out-dir.ts';
+import { OutDir } from '../media/out-dir.ts';
 import { type BootFolderInfo, readBootFolderFiles } from '../media/record.ts';
 import { storeName } from '../media/store.ts';
 
@@ -152,6 +152,20 @@ export async function copyBootFile(from: string, name: string, temp: string): Pr
     }
     throw error;
   }
+}
+
+/**
+ * Open the export's folder `dir` for writing (see OutDir.open): one writer
+ * at a time, so a second export into it waits, and says so in a log event.
+ */
+export async function openExportDir(dir: string, hooks: ExportHooks): Promise<OutDir> {
+  return OutDir.open(dir, {
+    option: '',
+    signal: hooks.signal,
+    onWait: (message) => hooks.onEvent?.({ event: 'log', message }),
+  }).catch((error: unknown) => {
+    throw isAbort(error, hooks.signal) ? exportCanceled() : error;
+  });
 }
 
 /**

@@ -1,8 +1,19 @@
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OutDir } from '../../../electron/pipeline/media/out-dir.ts';
-import { isSafeName, readBootFolderInfo, RECORD_NAME } from '../../../electron/pipeline/media/record.ts';
+import {
+  type CommitJournal,
+  folderRecordText,
+  isSafeName,
+  JOURNAL_NAME,
+  LOCK_NAME,
+  readBootFolderFiles,
+  readBootFolderInfo,
+  RECORD_NAME,
+  TEMPS_NAME,
+} from '../../../electron/pipeline/media/record.ts';
 import { tempDir } from '../../helpers/fixtures.ts';
 
 describe('the boot folder', () => {
@@ -136,3 +147,96 @@ describe('the boot folder', () => {
     expect(await readFile(join(parent, 'victim'), 'utf8')).toBe('keep me');
   });
 });
+
+describe('a writer that was killed, and two writers at once', () => {
+  /** The pid of a process that has ended. */
+  const deadPid = (): number => spawnSync('true').pid!;
+
+  it('finishes a commit its writer did not end, from the journal, before a reader reads the folder', async () => {
+    const dir = await tempDir();
+    const out = await OutDir.open(dir);
+    for (const name of ['a', 'b', 'gone']) await out.write(name, `${name}1`, (temp) => writeFile(temp, `old ${name}`));
+    await out.commit();
+    // A writer killed after its first rename: `a` is the new one, `b` still
+    // the old one with the new one beside it, the new record not yet in place.
+    await writeFile(join(dir, '.a.partial-aaaaaaaa'), 'new a');
+    await writeFile(join(dir, '.b.partial-bbbbbbbb'), 'new b');
+    const files = {
+      a: await entry(dir, '.a.partial-aaaaaaaa', 'a2'),
+      b: await entry(dir, '.b.partial-bbbbbbbb', 'b2'),
+    };
+    await writeFile(join(dir, '.netboot-composer.json.partial-cccccccc'), folderRecordText(files, { ramBytes: 2 }));
+    const journal: CommitJournal = {
+      tool: 'netboot-composer-commit',
+      version: 1,
+      renames: [
+        { temp: '.a.partial-aaaaaaaa', name: 'a' },
+        { temp: '.b.partial-bbbbbbbb', name: 'b' },
+      ],
+      remove: ['gone'],
+      record: '.netboot-composer.json.partial-cccccccc',
+    };
+    await rename(join(dir, '.a.partial-aaaaaaaa'), join(dir, 'a'));
+    await writeFile(join(dir, JOURNAL_NAME), JSON.stringify(journal));
+    await writeFile(join(dir, LOCK_NAME), String(deadPid()));
+
+    const read = await readBootFolderFiles(dir);
+    expect(read?.files.map((f) => [f.name, f.fingerprint])).toEqual([
+      ['a', 'a2'],
+      ['b', 'b2'],
+    ]);
+    expect(read?.info).toEqual({ ramBytes: 2 });
+    expect(await readFile(join(dir, 'b'), 'utf8')).toBe('new b');
+    expect((await readdir(dir)).sort()).toEqual([RECORD_NAME, 'a', 'b']);
+    // The next writer finds both current.
+    const next = await OutDir.open(dir);
+    expect(await next.isCurrent('a', 'a2')).toBe(true);
+    expect(await next.isCurrent('b', 'b2')).toBe(true);
+    await next.discard();
+  });
+
+  it('removes the temporary files and folders a killed writer listed, and nothing it did not list', async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'EFI', 'BOOT'), { recursive: true });
+    await writeFile(join(dir, 'EFI', 'BOOT', '.BOOTX64.EFI.partial-12345678'), 'half');
+    await writeFile(join(dir, '.nix-store.partial-12345678'), 'half');
+    await writeFile(join(dir, '.mine.partial-87654321'), 'not ours');
+    await writeFile(
+      join(dir, TEMPS_NAME),
+      JSON.stringify({
+        temps: ['.nix-store.partial-12345678', 'EFI/BOOT/.BOOTX64.EFI.partial-12345678', '../escape.partial-12345678'],
+        folders: ['EFI', 'EFI/BOOT'],
+      }),
+    );
+    await writeFile(join(dir, LOCK_NAME), String(deadPid()));
+    const out = await OutDir.open(dir);
+    expect((await readdir(dir)).sort()).toEqual(['.mine.partial-87654321', LOCK_NAME]);
+    await out.discard();
+    expect(await readdir(dir)).toEqual(['.mine.partial-87654321']);
+  });
+
+  it('lets one writer at a time into a folder: the second waits, saying so, and gives up after its wait in one sentence', async () => {
+    const dir = await tempDir();
+    const first = await OutDir.open(dir);
+    const said: string[] = [];
+    const second = OutDir.open(dir, { onWait: (message) => said.push(message), waitMs: 30_000 });
+    await first.write('f', 'f1', (temp) => writeFile(temp, 'F'));
+    await expect(OutDir.open(dir, { waitMs: 1000 })).rejects.toThrow(
+      `Another Netboot Composer process (pid ${process.pid}) is still writing ${dir} after 1 s; wait for it to finish, or choose another folder with --out.`,
+    );
+    await first.commit();
+    const out = await second;
+    expect(said).toEqual([
+      `Another Netboot Composer process (pid ${process.pid}) is writing ${dir}: waiting for it to finish.`,
+    ]);
+    expect(await out.isCurrent('f', 'f1')).toBe(true);
+    await out.discard();
+    expect((await readdir(dir)).sort()).toEqual([RECORD_NAME, 'f']);
+  });
+});
+
+/** A record entry for the file `temp` in `dir`, as a commit writes it before renaming. */
+async function entry(dir: string, temp: string, fingerprint: string) {
+  const info = await stat(join(dir, temp));
+  return { fingerprint, bytes: info.size, mtimeMs: info.mtimeMs };
+}
