@@ -79,7 +79,7 @@ afterAll(async () => {
     [
       'Blocks running out exactly while the commit writes its journal or new record are not staged (inodes running out there are: the same ENOSPC, the same path through the code).',
       'A full disk under the system’s temporary folder (where a USB export pads initrds and makes GRUB) is not tested.',
-      'A full cache disk is recognised by ENOSPC, by mksquashfs’s own words ("Failed to write to output filesystem"), or by a failed tool with under 1 MiB left there; another tool’s words for it would come out as that tool’s failure.',
+      'A full cache disk is recognised by ENOSPC, by mksquashfs’s words for a failed write ("Failed to write to output filesystem") with under 64 MiB left there, or by a failed tool with under 1 MiB left; otherwise it comes out as that tool’s failure, in its words.',
     ],
   );
 });

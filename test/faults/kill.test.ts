@@ -12,7 +12,7 @@
  * sets the kills per operation (CI: 3).
  */
 import { execFileSync } from 'node:child_process';
-import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -149,7 +149,22 @@ beforeAll(async () => {
   expect((await runCli(['build', '--toplevel', systemB, '--out', bootB, '--cache', cache, '--json'])).code).toBe(0);
 });
 
+/**
+ * A stick of its own: the USB export refuses a folder on the disk the system
+ * runs from (where /tmp is), so the stick is a tmpfs mounted here, as a
+ * stick would be.
+ */
+let stickMount: string | undefined;
+async function onStick(): Promise<string> {
+  if (stickMount === undefined) {
+    stickMount = await tempDir('nbc-stick-');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512m,mode=0755', 'tmpfs', stickMount]);
+  }
+  return mkdtemp(join(stickMount, 'x-'));
+}
+
 afterAll(async () => {
+  if (stickMount !== undefined) execFileSync('umount', [stickMount]);
   const figures = Object.entries(tally).flatMap(([operation, { scheduled, landed, survived }]) => [
     { what: `SIGKILLs scheduled into ${operation}`, value: scheduled },
     { what: `SIGKILLs that landed in ${operation} (the process died of them)`, value: landed },
@@ -302,7 +317,12 @@ describe('SIGKILL in the middle of an export', () => {
   type Kind = (target: string, from: string) => string[];
 
   /** An export into a folder: the old export is made from boot folder A, the new one from B. */
-  const folderExport = (name: string, kind: Kind, sub: readonly string[]): Operation => {
+  const folderExport = (
+    name: string,
+    kind: Kind,
+    sub: readonly string[],
+    place: () => Promise<string> = () => tempDir(),
+  ): Operation => {
     let pristine: string | undefined;
     let target: string;
     return {
@@ -310,9 +330,9 @@ describe('SIGKILL in the middle of an export', () => {
       fresh: async () => {
         if (!pristine) {
           // The old export, made where every kill will find it, and kept aside.
-          target = join(await tempDir(), 'target');
+          target = join(await place(), 'target');
           expect((await runCli(['export', ...kind(target, bootA), '--json'])).code).toBe(0);
-          pristine = join(await tempDir(), 'pristine');
+          pristine = join(await place(), 'pristine');
           await rename(target, pristine);
         }
         return copyTo(pristine, target);
@@ -332,10 +352,13 @@ describe('SIGKILL in the middle of an export', () => {
       (t: string, f: string) => ['--from', f, '--http', t, '--base-url', 'http://10.0.0.1/netboot'],
       [],
     ],
-    ['exports to a USB stick', (t: string, f: string) => ['--from', f, '--usb', t], []],
-  ] as const)('%s: the old export or the new one, byte for byte, and nothing left behind', async (name, kind, sub) => {
-    await sweep(folderExport(name, kind, sub));
-  });
+    ['exports to a USB stick', (t: string, f: string) => ['--from', f, '--usb', t], [], onStick],
+  ] as const)(
+    '%s: the old export or the new one, byte for byte, and nothing left behind',
+    async (name, kind, sub, place?) => {
+      await sweep(folderExport(name, kind, sub, place));
+    },
+  );
 
   it('a USB image: the old image or the new one, and no partial image or lock beside it after the next export', async () => {
     let pristine: string | undefined;

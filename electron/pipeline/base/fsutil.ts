@@ -30,8 +30,16 @@ const REASONS: { [code: string]: string } = {
 /** Less room than this left on a file system, and a write that failed there failed for want of room. */
 const FULL_BYTES = 1024 * 1024;
 
-/** What tools say when they cannot write for want of room: errno's words, and mksquashfs's own. */
-const FULL_WORDS = /No space left on device|Failed to write to output filesystem/i;
+/** What a tool says when it cannot write for want of room: errno's words. */
+const FULL_WORDS = /No space left on device/i;
+
+/**
+ * mksquashfs's words for any write that failed (a full disk, an I/O error).
+ * It removes its output when it fails, so the room it took is free again:
+ * they mean a full disk only where little room is left at all.
+ */
+const WRITE_FAILED_WORDS = /Failed to write to output filesystem/i;
+const LITTLE_ROOM_BYTES = 64 * 1024 * 1024;
 
 /**
  * True when `error`, from writing a file in `dir`, came of a full disk:
@@ -43,9 +51,12 @@ const FULL_WORDS = /No space left on device|Failed to write to output filesystem
 export async function diskIsFull(dir: string, error: unknown): Promise<boolean> {
   for (let e = error; e instanceof Error; e = e.cause) if (errnoCode(e) === 'ENOSPC') return true;
   if (!(error instanceof ToolFailedError)) return false;
-  if (FULL_WORDS.test(`${error.message}\n${error.details ?? ''}`)) return true;
+  const said = `${error.message}\n${error.details ?? ''}`;
+  if (FULL_WORDS.test(said)) return true;
   const stats = await statfs(dir).catch(() => undefined);
-  return stats !== undefined && stats.bavail * stats.bsize < FULL_BYTES;
+  if (stats === undefined) return false;
+  const room = stats.bavail * stats.bsize;
+  return room < FULL_BYTES || (WRITE_FAILED_WORDS.test(said) && room < LITTLE_ROOM_BYTES);
 }
 
 /**
