@@ -191,7 +191,7 @@ afterAll(async () => {
     [
       'Faults are injected into mksquashfs, nix-store, sfdisk and mcopy only; mkfs.fat, syslinux, mmd, grub-mkstandalone, xz, zstd and nix (flake builds) fail through the same code (checkResult, ToolFailedError) but are not exercised here.',
       'A store path deleted after it was packed is not an error: the boot folder holds its image, made before the deletion.',
-      'The CLI itself killed with SIGKILL mid-build is not covered here: its temporary cache files stay until a build more than a day later removes them.',
+      'The CLI itself killed mid-build is test/faults/kill.test.ts’s part: there the next build removes the dead build’s temporary cache files.',
       'A tool that hangs without output is not covered: nothing times it out; the user cancels.',
       'A store path deleted after it was packed but before the kernel or the initrd is copied out of it (they are copied after packing) ends in an unexpected-error message rather than the sentence above; only paths still to be packed were deleted here (the kernel and initrd paths are shared with other tests).',
     ],
