@@ -18,7 +18,8 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cacheStats } from '../../electron/pipeline/compose/cache.ts';
 import { DEMO_MARKER } from '../../electron/pipeline/media/markers.ts';
-import { finishInterruptedCommit, readBootFolderFiles } from '../../electron/pipeline/media/record.ts';
+import { readBootFolderFiles } from '../../electron/pipeline/media/read-folder.ts';
+import { finishInterruptedCommit } from '../../electron/pipeline/media/journal.ts';
 import {
   between,
   cacheLeftovers,

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportTo } from '../../electron/pipeline/export/export.ts';
-import { systemDiskHolding } from '../../electron/pipeline/export/usb.ts';
+import { systemDiskHolding } from '../../electron/pipeline/export/usb-stick.ts';
 import { OutDir } from '../../electron/pipeline/media/out-dir.ts';
 import { RECORD_NAME } from '../../electron/pipeline/media/record.ts';
 import { ipxeScript } from '../../electron/shared/ipxe.ts';

@@ -5,7 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readBootFolderInfo } from '../media/record.ts';
+import { readBootFolderInfo } from '../media/read-folder.ts';
 import { readUsbImageInfo } from '../media/usb-image.ts';
 
 const MIB = 1024 * 1024;

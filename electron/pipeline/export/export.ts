@@ -9,7 +9,8 @@ import type { ExportSpec, ExportSummary } from '../../shared/types.ts';
 import { exportBootFolder } from './folder.ts';
 import { exportHttp } from './http.ts';
 import { exportTftp } from './tftp.ts';
-import { makeUsbImage, writeUsbStick } from './usb.ts';
+import { makeUsbImage } from './usb.ts';
+import { writeUsbStick } from './usb-stick.ts';
 import type { ExportHooks } from './writer.ts';
 
 /**

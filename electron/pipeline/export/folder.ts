@@ -5,7 +5,7 @@
  */
 import type { OutputFile } from '../../shared/types.ts';
 import { NetbootError } from '../base/errors.ts';
-import { readBootFolderFiles } from '../media/record.ts';
+import { readBootFolderFiles } from '../media/read-folder.ts';
 import type { ExportHooks } from './writer.ts';
 import { bootFileCopy, checkNotSource, exportedInfo, openExportDir, putFile, writeWhole } from './writer.ts';
 

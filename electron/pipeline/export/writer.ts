@@ -12,7 +12,8 @@ import type { Arch, BuildEvent, ExportNote, OutputFile } from '../../shared/type
 import { CanceledError, isAbort, NetbootError } from '../base/errors.ts';
 import { alignmentPadding, padInitrd } from '../media/initrd-padding.ts';
 import { OutDir } from '../media/out-dir.ts';
-import { type BootFolderInfo, readBootFolderFiles } from '../media/record.ts';
+import { type BootFolderInfo } from '../media/record.ts';
+import { readBootFolderFiles } from '../media/read-folder.ts';
 import { storeName } from '../media/store.ts';
 
 export interface RecordedFile {

@@ -26,10 +26,8 @@ import { isAbort, NetbootError } from '../base/errors.ts';
 import { diskIsFull, makeFolder, systemFolderProblem, whyNotWritable } from '../base/fsutil.ts';
 import { waitForLock } from '../base/lock.ts';
 import {
-  applyJournal,
   linkOnTheWay,
   type BootFolderInfo,
-  type CommitJournal,
   type FolderRecord,
   folderRecordText,
   isSafeName,
@@ -37,11 +35,10 @@ import {
   LOCK_NAME,
   readRecordNow,
   RECORD_NAME,
-  recoverFolder,
   TEMPS_NAME,
-  type TempsList,
   writeFileWhole,
 } from './record.ts';
+import { applyJournal, type CommitJournal, recoverFolder, type TempsList } from './journal.ts';
 
 /** A hidden file beside `name` (same folder, so a rename is atomic): `.NAME.KIND-RANDOM`. */
 function besideName(name: string, kind: 'partial' | 'old'): string {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../../../electron/pipeline/compose/build.ts';
 import { exportTo } from '../../../electron/pipeline/export/export.ts';
-import { readBootFolderFiles } from '../../../electron/pipeline/media/record.ts';
+import { readBootFolderFiles } from '../../../electron/pipeline/media/read-folder.ts';
 import type { InitrdCompression } from '../../../electron/shared/types.ts';
 import { buildFixture, tempDir } from '../../helpers/fixtures.ts';
 

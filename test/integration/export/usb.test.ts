@@ -13,7 +13,8 @@ import { CanceledError } from '../../../electron/pipeline/base/errors.ts';
 import { OutDir } from '../../../electron/pipeline/media/out-dir.ts';
 import { RECORD_NAME } from '../../../electron/pipeline/media/record.ts';
 import { ipxeScript } from '../../../electron/shared/ipxe.ts';
-import { makeUsbImage, writeUsbStick } from '../../../electron/pipeline/export/usb.ts';
+import { makeUsbImage } from '../../../electron/pipeline/export/usb.ts';
+import { writeUsbStick } from '../../../electron/pipeline/export/usb-stick.ts';
 import { readUsbImageInfo } from '../../../electron/pipeline/media/usb-image.ts';
 import { ROOT, runCli, tempDir } from '../../helpers/fixtures.ts';
 

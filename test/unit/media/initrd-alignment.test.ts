@@ -17,9 +17,10 @@ import {
   padInitrd,
 } from '../../../electron/pipeline/media/initrd-padding.ts';
 import { OutDir } from '../../../electron/pipeline/media/out-dir.ts';
-import { readBootFolderFiles, RECORD_NAME } from '../../../electron/pipeline/media/record.ts';
+import { RECORD_NAME } from '../../../electron/pipeline/media/record.ts';
+import { readBootFolderFiles } from '../../../electron/pipeline/media/read-folder.ts';
 import { exportTftp } from '../../../electron/pipeline/export/tftp.ts';
-import { writeUsbStick } from '../../../electron/pipeline/export/usb.ts';
+import { writeUsbStick } from '../../../electron/pipeline/export/usb-stick.ts';
 import { ipxeScript } from '../../../electron/shared/ipxe.ts';
 import type { BuildEvent } from '../../../electron/shared/types.ts';
 import { tempDir } from '../../helpers/fixtures.ts';

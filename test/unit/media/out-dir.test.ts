@@ -4,16 +4,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OutDir } from '../../../electron/pipeline/media/out-dir.ts';
 import {
-  type CommitJournal,
   folderRecordText,
   isSafeName,
   JOURNAL_NAME,
   LOCK_NAME,
-  readBootFolderFiles,
-  readBootFolderInfo,
   RECORD_NAME,
   TEMPS_NAME,
 } from '../../../electron/pipeline/media/record.ts';
+import { readBootFolderFiles, readBootFolderInfo } from '../../../electron/pipeline/media/read-folder.ts';
+import { type CommitJournal } from '../../../electron/pipeline/media/journal.ts';
 import { tempDir } from '../../helpers/fixtures.ts';
 
 describe('the boot folder', () => {
