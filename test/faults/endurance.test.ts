@@ -33,14 +33,17 @@ const MiB = 1024 * 1024;
  * How far each measure may end from where it started. Descriptors and
  * children: none more. Heap after a full collection: 4 MiB, the noise of V8's
  * own caches (compiled code, inline caches) over a run; a leak of one event
- * list or one console buffer per round would be more. RSS: 32 MiB (about 9
- * were seen), because freed memory goes back to the system only when the
- * allocator chooses to, and code compiled during the run stays; the heap is
- * the tight check. RSS must level off, though: at most 8 MiB more over the
- * last ten rounds (under 1 was seen).
+ * list or one console buffer per round would be more. RSS: 64 MiB (9 to 33
+ * were seen: 33 on a fresh Debian 12), because V8 grows the heap it reserves
+ * to the work (heapTotal went from 35 to 52 MiB here while heapUsed stayed at
+ * 14), the native buffers of the initrd's compressors are freed only when
+ * their finalizers run (external: 2 to 42 MiB between rounds), and freed
+ * memory goes back to the system only when the allocator chooses to; the
+ * heap is the tight check. RSS must level off, though: at most 8 MiB more
+ * over the last ten rounds (-1 to 4.3 were seen).
  */
 const HEAP_TOLERANCE = 4 * MiB;
-const RSS_TOLERANCE = 32 * MiB;
+const RSS_TOLERANCE = 64 * MiB;
 const RSS_LAST_TEN_ROUNDS = 8 * MiB;
 
 // The scratch files and folders the pipeline and QEMU make are counted in a

@@ -8,10 +8,11 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { exportTo } from '../../electron/pipeline/export/export.ts';
 import { systemDiskHolding } from '../../electron/pipeline/export/usb-stick.ts';
 import { OutDir } from '../../electron/pipeline/media/out-dir.ts';
@@ -226,10 +227,20 @@ describe('the USB stick export', () => {
   });
 
   it('refuses a folder on the disk the system runs from, in one sentence, and writes a folder that is not on it', async () => {
-    const folder = await tempDir();
-    // /tmp is on the system's disk here: the real check says so.
+    // A folder on the file system of / (the temporary folder may be a tmpfs of its own, as in the fresh-machine check).
+    const root = (await stat('/')).dev;
+    let on: string | undefined;
+    for (const candidate of [tmpdir(), '/var/tmp', '/root', '/']) {
+      if ((await stat(candidate).catch(() => undefined))?.dev === root) {
+        on = candidate;
+        break;
+      }
+    }
+    const folder = await mkdtemp(join(on!, 'nbc-system-disk-'));
+    onTestFinished(() => rm(folder, { recursive: true, force: true }));
+    // The real check says it is on the system's disk, and that /proc (no disk at all) is not.
     expect(await systemDiskHolding(folder)).toBeDefined();
-    expect(await systemDiskHolding('/dev/shm')).toBeUndefined();
+    expect(await systemDiskHolding('/proc')).toBeUndefined();
     const error = await exportTo(from, { kind: 'usb', dir: folder }).catch((e: unknown) => e);
     expectOneSentence(
       error,
