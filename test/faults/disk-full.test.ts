@@ -7,25 +7,23 @@
  * exactly the entries that were made.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cacheLeftovers, folderState, type FolderState, intactEntries } from '../helpers/faults.ts';
+import {
+  cacheLeftovers,
+  folderState,
+  type FolderState,
+  intactEntries,
+  mountTmpfs,
+  twoVersions,
+  unmountAll,
+} from '../helpers/faults.ts';
 import { recordFigures } from '../helpers/figures.ts';
-import { buildFixture, jsonEvents, runCli, tempDir } from '../helpers/fixtures.ts';
+import { jsonEvents, runCli, tempDir } from '../helpers/fixtures.ts';
 
-const mounts: string[] = [];
 const cases: string[] = [];
 const root = process.getuid?.() === 0;
-
-/** A tmpfs of `mib` MiB mounted on a new folder (unmounted after the file). */
-async function smallDisk(mib: number): Promise<string> {
-  const dir = join(await tempDir('nbc-full-'), 'disk');
-  await mkdir(dir);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${mib}m,mode=0755`, 'tmpfs', dir]);
-  mounts.push(dir);
-  return dir;
-}
 
 function resize(disk: string, mib: number): void {
   execFileSync('mount', ['-o', `remount,size=${mib}m`, disk]);
@@ -50,23 +48,13 @@ let bootA: string;
 let bootB: string;
 
 beforeAll(async () => {
-  [systemA, systemB] = await Promise.all([
-    buildFixture({ variant: 'a', bigPaths: 2, bigMiB: 8 }),
-    buildFixture({ variant: 'b', bigPaths: 2, bigMiB: 8 }),
-  ]);
-  const cache = await tempDir();
+  let cache: string;
+  ({ systemA, systemB, cache, bootA, bootB } = await twoVersions());
   inodeCache = cache;
-  bootA = await tempDir();
-  bootB = await tempDir();
-  expect((await runCli(['build', '--toplevel', systemA, '--out', bootA, '--cache', cache, '--json'])).code).toBe(0);
-  expect((await runCli(['build', '--toplevel', systemB, '--out', bootB, '--cache', cache, '--json'])).code).toBe(0);
 });
 
 afterAll(async () => {
-  for (const dir of mounts.splice(0)) {
-    execFileSync('umount', [dir]);
-    await rm(dir, { recursive: true, force: true });
-  }
+  await unmountAll();
   await recordFigures(
     'faults-disk',
     [
@@ -86,7 +74,7 @@ afterAll(async () => {
 
 describe.skipIf(!root)('a full disk', () => {
   it('as the cache: one sentence naming the cache, exit 1, the boot folder as it was, and only whole entries, which the next build reuses', async () => {
-    const disk = await smallDisk(12);
+    const disk = await mountTmpfs(12);
     const cache = join(disk, 'cache');
     // The previous boot folder: B's.
     const out = join(await tempDir(), 'boot');
@@ -130,7 +118,7 @@ describe.skipIf(!root)('a full disk', () => {
   });
 
   it('as the boot folder: one sentence naming it, exit 1, the previous build byte for byte, no temporary file or lock left', async () => {
-    const disk = await smallDisk(24);
+    const disk = await mountTmpfs(24);
     const out = join(disk, 'boot');
     const cache = await tempDir();
     expect((await runCli(['build', '--toplevel', systemA, '--out', out, '--cache', cache, '--json'])).code).toBe(0);
@@ -158,7 +146,7 @@ describe.skipIf(!root)('a full disk', () => {
   ])(
     'out of inodes at each file %s creates (lock, temps list, temporary files, new record, journal): one sentence, the previous folder byte for byte, nothing left',
     async (what, args) => {
-      const disk = await smallDisk(100);
+      const disk = await mountTmpfs(100);
       const out = join(disk, 'out');
       const old = what === 'a build' ? bootA : await exported(bootA);
       const fresh = what === 'a build' ? bootB : await exported(bootB);
@@ -192,7 +180,7 @@ describe.skipIf(!root)('a full disk', () => {
   );
 
   it('as an export folder: one sentence naming it, exit 1, the previous export byte for byte', async () => {
-    const disk = await smallDisk(24);
+    const disk = await mountTmpfs(24);
     const target = join(disk, 'export');
     expect((await runCli(['export', '--from', bootA, '--folder', target, '--json'])).code).toBe(0);
     const before = await folderState(target);
@@ -208,7 +196,7 @@ describe.skipIf(!root)('a full disk', () => {
   });
 
   it('as the folder of a USB image: one sentence naming it, exit 1, the previous image byte for byte, no partial image left', async () => {
-    const disk = await smallDisk(26);
+    const disk = await mountTmpfs(26);
     const image = join(disk, 'netboot.img');
     expect((await runCli(['export', '--from', bootA, '--usb-image', image, '--json'])).code).toBe(0);
     const before = await folderState(disk);

@@ -35,9 +35,12 @@ import {
   randomStream,
   runUntilKilled,
   whichState,
+  mountTmpfs,
+  twoVersions,
+  unmountAll,
 } from '../helpers/faults.ts';
 import { recordFigures } from '../helpers/figures.ts';
-import { buildFixture, jsonEvents, qemuProcessesFor, runCli, tempDir } from '../helpers/fixtures.ts';
+import { jsonEvents, qemuProcessesFor, runCli, tempDir } from '../helpers/fixtures.ts';
 
 const SEED = faultSeed();
 const KILLS = faultKills(3);
@@ -130,24 +133,13 @@ async function scratchOf(pid: number): Promise<string[]> {
   return (await readdir(tmpdir())).filter((name) => name.startsWith('netboot-composer-') && name.includes(`-${pid}-`));
 }
 
-let systemA: string;
 let systemB: string;
 /** The boot folders of A and of B (B built over A), and their cache. */
 let bootA: string;
 let bootB: string;
 
 beforeAll(async () => {
-  // Two versions of one system: variant changes a leaf path and what refers
-  // to it; two paths of 8 MiB make packing and the nix-store initrd take a while.
-  [systemA, systemB] = await Promise.all([
-    buildFixture({ variant: 'a', bigPaths: 2, bigMiB: 8 }),
-    buildFixture({ variant: 'b', bigPaths: 2, bigMiB: 8 }),
-  ]);
-  const cache = await tempDir();
-  bootA = join(await tempDir(), 'boot');
-  expect((await runCli(['build', '--toplevel', systemA, '--out', bootA, '--cache', cache, '--json'])).code).toBe(0);
-  bootB = await copyTo(bootA, join(await tempDir(), 'boot'));
-  expect((await runCli(['build', '--toplevel', systemB, '--out', bootB, '--cache', cache, '--json'])).code).toBe(0);
+  ({ systemB, bootA, bootB } = await twoVersions({ bOverA: true }));
 });
 
 /**
@@ -155,17 +147,14 @@ beforeAll(async () => {
  * runs from (where /tmp is), so the stick is a tmpfs mounted here, as a
  * stick would be.
  */
-let stickMount: string | undefined;
+let stick: string | undefined;
 async function onStick(): Promise<string> {
-  if (stickMount === undefined) {
-    stickMount = await tempDir('nbc-stick-');
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512m,mode=0755', 'tmpfs', stickMount]);
-  }
-  return mkdtemp(join(stickMount, 'x-'));
+  stick ??= await mountTmpfs(512, 'nbc-stick-');
+  return mkdtemp(join(stick, 'x-'));
 }
 
 afterAll(async () => {
-  if (stickMount !== undefined) execFileSync('umount', [stickMount]);
+  await unmountAll();
   const figures = Object.entries(tally).flatMap(([operation, { scheduled, landed, survived }]) => [
     { what: `SIGKILLs scheduled into ${operation}`, value: scheduled },
     { what: `SIGKILLs that landed in ${operation} (the process died of them)`, value: landed },

@@ -7,9 +7,9 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { watch } from 'node:fs';
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { CLI } from './fixtures.ts';
+import { buildFixture, CLI, runCli, tempDir } from './fixtures.ts';
 
 /** The seed of the schedule: NETBOOT_COMPOSER_FAULT_SEED, else a new one (printed, so a failure can be replayed). */
 export function faultSeed(): number {
@@ -225,4 +225,59 @@ export async function cacheLeftovers(cache: string): Promise<string[]> {
   };
   await walk('');
   return left;
+}
+
+const mounted: string[] = [];
+
+/**
+ * A tmpfs of `mib` MiB mounted on a new folder (as root): a small disk to
+ * fill, or a stick of its own, off the disk the system runs from. Unmounted
+ * by {@link unmountAll}.
+ */
+export async function mountTmpfs(mib: number, prefix = 'nbc-tmpfs-'): Promise<string> {
+  const dir = join(await tempDir(prefix), 'disk');
+  await mkdir(dir);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${mib}m,mode=0755`, 'tmpfs', dir]);
+  mounted.push(dir);
+  return dir;
+}
+
+/** Unmount (and remove) every tmpfs {@link mountTmpfs} mounted. */
+export async function unmountAll(): Promise<void> {
+  for (const dir of mounted.splice(0)) {
+    execFileSync('umount', [dir]);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Two versions of one system and their boot folders, built by the CLI into
+ * one cache: variant b changes a leaf path and what refers to it; two paths
+ * of 8 MiB make packing and the nix-store initrd take a while. With
+ * `bOverA`, B is built over a copy of A's folder (times kept), as a rebuild
+ * leaves it.
+ */
+export async function twoVersions(options: { bOverA?: boolean } = {}): Promise<{
+  systemA: string;
+  systemB: string;
+  cache: string;
+  bootA: string;
+  bootB: string;
+}> {
+  const [systemA, systemB] = await Promise.all([
+    buildFixture({ variant: 'a', bigPaths: 2, bigMiB: 8 }),
+    buildFixture({ variant: 'b', bigPaths: 2, bigMiB: 8 }),
+  ]);
+  const cache = await tempDir();
+  const bootA = join(await tempDir(), 'boot');
+  const bootB = join(await tempDir(), 'boot');
+  for (const [system, out] of [
+    [systemA, bootA],
+    [systemB, bootB],
+  ] as const) {
+    if (out === bootB && options.bOverA) execFileSync('cp', ['-a', '--sparse=always', bootA, bootB]);
+    const built = await runCli(['build', '--toplevel', system, '--out', out, '--cache', cache, '--json']);
+    if (built.code !== 0) throw new Error(`building ${system} failed: ${built.stderr}`);
+  }
+  return { systemA, systemB, cache, bootA, bootB };
 }

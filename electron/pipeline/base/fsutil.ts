@@ -13,7 +13,8 @@ export async function exists(path: string, mode = constants.F_OK): Promise<boole
   );
 }
 
-function errnoCode(error: unknown): string {
+/** The errno code of `error` (ENOENT, ELOOP...), or 'error'. */
+export function errnoCode(error: unknown): string {
   return (error as NodeJS.ErrnoException).code ?? 'error';
 }
 

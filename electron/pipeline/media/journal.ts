@@ -6,8 +6,7 @@
  * a killed writer listed. What someone else wrote is followed only inside
  * the folder: never through a link, never outside.
  */
-import { constants } from 'node:fs';
-import { lstat, open, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { lstat, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { NetbootError } from '../base/errors.ts';
 import { exists, whyNotWritable } from '../base/fsutil.ts';
@@ -17,7 +16,7 @@ import {
   JOURNAL_NAME,
   linkOnTheWay,
   LOCK_NAME,
-  MAX_RECORD_BYTES,
+  readOwnFile,
   readRecordNow,
   RECORD_NAME,
   TEMPS_NAME,
@@ -62,18 +61,9 @@ function isOurTemp(relative: string): boolean {
  * Anything else is no journal of ours.
  */
 async function readJson<T>(file: string): Promise<T | undefined> {
-  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
-    () => undefined,
-  );
-  if (handle === undefined) return undefined;
-  let text: string | undefined;
-  try {
-    const info = await handle.stat();
-    if (info.isFile() && info.size <= MAX_RECORD_BYTES) text = await handle.readFile('utf8');
-  } finally {
-    await handle.close();
-  }
-  if (text === undefined) return undefined;
+  const read = await readOwnFile(file);
+  if (read === undefined || !('text' in read)) return undefined;
+  const { text } = read;
   try {
     return JSON.parse(text) as T;
   } catch {

@@ -22,6 +22,7 @@ import { constants } from 'node:fs';
 import { lstat, open, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NetbootError } from '../base/errors.ts';
+import { errnoCode } from '../base/fsutil.ts';
 import { isStorePath } from './store.ts';
 
 export const RECORD_NAME = '.netboot-composer.json';
@@ -139,57 +140,55 @@ function parseRecord(text: string): FolderRecord | 'not ours' | { lie: string } 
   };
 }
 
-function errnoCode(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException).code;
-}
+/** Why a file of ours was not read: it is a link, not a plain file, too big, or it grew while read. */
+export type NotRead = 'a link' | 'not a plain file' | 'too big' | 'grew';
 
 /**
- * The text of `dir`'s record, or undefined when there is none. Read without
- * following a link (a record that is one is refused, whatever it points to),
- * without waiting on a FIFO, and only when it is a plain file of a record's
- * size: nothing outside the folder is read, and nothing huge.
+ * The text of `path`, a small file of ours in a folder someone else may have
+ * written (the record, the journal, the temps list): read without following
+ * a link, without waiting on a FIFO, and only when it is a plain file of at
+ * most {@link MAX_RECORD_BYTES}, so nothing outside the folder is read and
+ * nothing huge. Undefined when there is no such file.
  */
-async function readRecordFile(dir: string): Promise<string | undefined> {
-  const path = join(dir, RECORD_NAME);
+export async function readOwnFile(
+  path: string,
+): Promise<{ text: string } | { notRead: NotRead; bytes?: number } | undefined> {
   let handle;
   try {
     handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
-    if (errnoCode(error) === 'ELOOP') {
-      throw new NetbootError(
-        `${path} is a link, and Netboot Composer writes its record as a plain file, so it is not one of ours and was not followed; remove it or choose another folder.`,
-      );
-    }
-    return undefined;
+    return errnoCode(error) === 'ELOOP' ? { notRead: 'a link' } : undefined;
   }
   try {
     const info = await handle.stat();
-    if (!info.isFile()) {
-      throw new NetbootError(
-        `${path} is not a plain file, so it is not a record of Netboot Composer's; remove it or choose another folder.`,
-      );
-    }
-    if (info.size > MAX_RECORD_BYTES) {
-      throw new NetbootError(
-        `${path} is ${info.size} bytes long, far more than a record of Netboot Composer's, so it was not read; remove it or choose another folder.`,
-      );
-    }
+    if (!info.isFile()) return { notRead: 'not a plain file' };
+    if (info.size > MAX_RECORD_BYTES) return { notRead: 'too big', bytes: info.size };
     const buffer = Buffer.alloc(MAX_RECORD_BYTES + 1);
     let length = 0;
     for (;;) {
       const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
       if (bytesRead === 0) break;
       length += bytesRead;
-      if (length > MAX_RECORD_BYTES) {
-        throw new NetbootError(
-          `${path} grew while it was read, so it is not a record of Netboot Composer's; remove it or choose another folder.`,
-        );
-      }
+      if (length > MAX_RECORD_BYTES) return { notRead: 'grew' };
     }
-    return buffer.subarray(0, length).toString('utf8');
+    return { text: buffer.subarray(0, length).toString('utf8') };
   } finally {
     await handle.close();
   }
+}
+
+/** The text of `dir`'s record, or undefined when there is none; one that cannot be ours is refused in one sentence. */
+async function readRecordFile(dir: string): Promise<string | undefined> {
+  const path = join(dir, RECORD_NAME);
+  const read = await readOwnFile(path);
+  if (read === undefined || 'text' in read) return read?.text;
+  const why = {
+    'a link': `${path} is a link, and Netboot Composer writes its record as a plain file, so it is not one of ours and was not followed`,
+    'not a plain file': `${path} is not a plain file, so it is not a record of Netboot Composer's`,
+    'too big': `${path} is ${read.bytes} bytes long, far more than a record of Netboot Composer's, so it was not read`,
+    grew: `${path} grew while it was read, so it is not a record of Netboot Composer's`,
+  }[read.notRead];
+  throw new NetbootError(`${why}; remove it or choose another folder.`);
 }
 
 /**
