@@ -22,6 +22,14 @@
   # netboot module's initrd service runs it).
   stage1 ? "seed",
   system ? "x86_64-linux",
+  # The system whose programs run the builds: this machine's. The aarch64 demo
+  # is built on x86_64 with x86_64's busybox; only what it holds is arm64.
+  builderSystem ? system,
+  # A folder holding bin/busybox for `system` when it is not the builder's
+  # (Debian's busybox-static for arm64): the busybox the demo boots with.
+  targetBusybox ? null,
+  # What the kernel file is called: bzImage (x86_64) or Image (aarch64).
+  kernelFile ? "bzImage",
   label ? "demo",
   nixosVersion ? "25.11.19700101.demo",
   kernelParams ? "console=ttyS0,115200 panic=1 loglevel=4",
@@ -67,9 +75,21 @@ let
     stage1Variants.${stage1}
       or (throw "stage1 is \"${stage1}\"; give one of: ${toString (builtins.attrNames stage1Variants)}");
 
-  builders = import ../nix/busybox-run.nix { inherit bootstrap system; };
+  builders = import ../nix/busybox-run.nix {
+    inherit bootstrap;
+    system = builderSystem;
+  };
   inherit (builders) run;
   busyboxBootstrap = builders.busybox;
+  # The busybox that runs in the booted system.
+  busyboxTarget =
+    if targetBusybox == null then
+      busyboxBootstrap
+    else
+      builtins.path {
+        path = targetBusybox;
+        name = "busybox-target";
+      };
 
   fill =
     template: vars:
@@ -78,11 +98,24 @@ let
     );
 
   # busybox with one symlink per applet: hundreds of symlinks in one path.
-  busybox = run "busybox-1.35.0" ''
-    mkdir -p $out/bin
-    cp ${busyboxBootstrap}/bin/busybox $out/bin/busybox
-    $out/bin/busybox --install -s $out/bin
-  '' { };
+  busybox = run "busybox-1.35.0" (
+    if targetBusybox == null then
+      ''
+        mkdir -p $out/bin
+        cp ${busyboxBootstrap}/bin/busybox $out/bin/busybox
+        $out/bin/busybox --install -s $out/bin
+      ''
+    else
+      # Another architecture's busybox cannot run here: its applets are
+      # linked as --install -s would, from the builder's list.
+      ''
+        mkdir -p $out/bin
+        cp ${busyboxTarget}/bin/busybox $out/bin/busybox
+        for applet in $(${busyboxBootstrap}/bin/busybox --list); do
+          [ -e $out/bin/$applet ] || ln -s $out/bin/busybox $out/bin/$applet
+        done
+      ''
+  ) { };
 
   linux = run "linux-${kernelVersion}" ''
     mkdir -p $out
@@ -91,7 +124,7 @@ let
         path = kernel;
         name = "vmlinuz";
       }
-    } $out/bzImage
+    } $out/${kernelFile}
   '' { };
 
   linuxModules = run "linux-${kernelVersion}-modules" ''
@@ -113,7 +146,7 @@ let
 
   initrd = run "initrd-linux-${kernelVersion}" ''
     mkdir -p root/bin root/lib/modules root/proc root/sys root/dev root${variant.root}
-    cp ${busyboxBootstrap}/bin/busybox root/bin/busybox
+    cp ${busyboxTarget}/bin/busybox root/bin/busybox
     # None when the kernel has both built in.
     for module in ${linuxModules}/lib/modules/${kernelVersion}/kernel/*.ko; do
       [ ! -e $module ] || cp $module root/lib/modules/
@@ -125,7 +158,7 @@ let
     printf '%s' "$stage1" > root/init
     chmod 0755 root/init${
       # Nothing at all by default: the demo's initrd stays the same derivation.
-      if initrdExtraBytes == 0 then "" else "\ntail -c ${toString initrdExtraBytes} ${linux}/bzImage > root/extra-bytes"
+      if initrdExtraBytes == 0 then "" else "\ntail -c ${toString initrdExtraBytes} ${linux}/${kernelFile} > root/extra-bytes"
     }
     find root -exec touch -h -d @1 {} +
     mkdir $out
@@ -237,7 +270,7 @@ let
 
   toplevel = run "nixos-system-${label}-${nixosVersion}" ''
     mkdir $out
-    ln -s ${linux}/bzImage $out/kernel
+    ln -s ${linux}/${kernelFile} $out/kernel
     ln -s ${linuxModules} $out/kernel-modules
     ln -s ${initrd}/initrd $out/initrd
     ln -s ${etc}/etc $out/etc

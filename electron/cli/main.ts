@@ -33,7 +33,8 @@ const USAGE = `Usage:
         | --http DIR --base-url URL | --usb-image FILE | --usb DIR) [--json] [--debug]
   netboot-composer test-boot (--dir BOOT_FOLDER | --usb-image FILE) [--firmware bios|uefi]
         [--expect REGEX] [--timeout SECONDS] [--memory MIB] [--quiet] [--json] [--debug]
-  netboot-composer demo [--out DIR] [--cache DIR] [--no-boot] [--json] [--debug]
+  netboot-composer demo [--arch x86_64-linux|aarch64-linux] [--out DIR] [--cache DIR]
+        [--no-boot] [--json] [--debug]
   netboot-composer cache stats [--cache DIR] [--json]
   netboot-composer cache prune [--max-size SIZE] [--cache DIR] [--json]
 
@@ -53,7 +54,9 @@ const USAGE = `Usage:
              folder (iPXE over QEMU's own TFTP); --usb-image boots a USB image
              as a stick, with no network. Firmware: bios (SeaBIOS, default)
              or uefi (OVMF). Memory: what the image needs, with headroom.
-  demo       Build the bundled demo system into out/demo and boot it.
+  demo       Build the bundled demo system into out/demo and boot it. With
+             --arch aarch64-linux: Debian's arm64 kernel and busybox (fetched
+             once into the cache), booted under QEMU's aarch64 UEFI.
   cache      stats: the cache's size, entries, limit and the last build's hits.
              prune: remove the least recently used entries until the cache
              holds at most SIZE (default: the limit). Builds prune to the limit

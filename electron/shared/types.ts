@@ -38,7 +38,7 @@ export type DemoStage1 = 'seed' | 'systemd-script';
 export type SystemSource =
   | { kind: 'toplevel'; path: string }
   | { kind: 'flake'; ref: string; name: string }
-  | { kind: 'demo'; stage1?: DemoStage1 };
+  | { kind: 'demo'; stage1?: DemoStage1; arch?: Arch };
 
 /** What the pipeline read from a NixOS system's toplevel. */
 export interface NixosSystem {

@@ -5,7 +5,8 @@
 import { parseArgs } from 'node:util';
 import { checkNix } from '../../pipeline/compose/nix-env.ts';
 import { DEMO_MARKER } from '../../pipeline/media/markers.ts';
-import type { Context } from '../context.ts';
+import { ARCHES, type Arch } from '../../shared/types.ts';
+import { type Context, UsageError } from '../context.ts';
 import { buildAndReport } from './build.ts';
 import { bootAndReport } from './test-boot.ts';
 
@@ -17,13 +18,18 @@ export async function runDemo(args: string[], context: Context): Promise<number>
       out: { type: 'string', default: 'out/demo' },
       cache: { type: 'string' },
       'no-boot': { type: 'boolean' },
+      arch: { type: 'string', default: 'x86_64-linux' },
       json: { type: 'boolean' },
       debug: { type: 'boolean' },
     },
   });
   const outDir = values.out;
+  if (!(ARCHES as readonly string[]).includes(values.arch)) {
+    throw new UsageError(`--arch takes ${ARCHES.join(' or ')}, not "${values.arch}".`);
+  }
+  const arch = values.arch as Arch;
   await checkNix(context.signal);
-  const built = await buildAndReport({ source: { kind: 'demo' }, outDir, cacheDir: values.cache }, context);
+  const built = await buildAndReport({ source: { kind: 'demo', arch }, arch, outDir, cacheDir: values.cache }, context);
   if (built !== 0 || values['no-boot']) return built;
   const booted = await bootAndReport(
     { dir: outDir, expect: new RegExp(DEMO_MARKER), timeoutSeconds: 300, memoryMiB: undefined, quiet: false },

@@ -30,6 +30,11 @@ export const TOOL_PACKAGES = {
   syslinux: 'syslinux',
   'grub-mkstandalone': 'grub-common',
   findmnt: 'util-linux',
+  // aarch64: Debian's arm64 packages, fetched into a private apt state (debian-arm64.ts).
+  'apt-get': 'apt',
+  'apt-cache': 'apt',
+  'dpkg-deb': 'dpkg',
+  'qemu-system-aarch64': 'qemu-system-arm',
 } as const;
 
 export type ToolName = keyof typeof TOOL_PACKAGES;
@@ -110,6 +115,8 @@ export interface RunOptions {
   env?: Record<string, string> | undefined;
   /** Text for the tool's standard input (sfdisk reads its script there). */
   input?: string | undefined;
+  /** The folder the tool runs in. */
+  cwd?: string | undefined;
 }
 
 /**
@@ -147,6 +154,7 @@ export function spawnProgram(file: string, args: readonly string[], options: Run
   return execa(file, args, {
     cancelSignal: options.signal,
     env: options.env,
+    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
     ...(options.input !== undefined ? { input: options.input } : {}),
     forceKillAfterDelay: KILL_GRACE_MS,
     reject: false,

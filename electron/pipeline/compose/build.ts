@@ -114,8 +114,14 @@ export async function resolveSystem(
       hooks.onEvent?.({ event: 'stage', stage: 'resolve', message: `Building ${source.ref}#${source.name} with Nix` });
       return readToplevel(await buildFlakeSystem(source.ref, source.name, { signal: hooks.signal, onLog }));
     case 'demo':
-      hooks.onEvent?.({ event: 'stage', stage: 'resolve', message: 'Building the demo system with Nix' });
-      return readToplevel(await buildDemo(cacheDir, { signal: hooks.signal, onLog }, source.stage1));
+      hooks.onEvent?.({
+        event: 'stage',
+        stage: 'resolve',
+        message: `Building the ${source.arch === 'aarch64-linux' ? 'aarch64 ' : ''}demo system with Nix`,
+      });
+      return readToplevel(
+        await buildDemo(cacheDir, { signal: hooks.signal, onLog }, source.stage1, {}, source.arch ?? 'x86_64-linux'),
+      );
   }
 }
 
@@ -165,7 +171,12 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
   try {
     await cache.prepare();
     emit({ event: 'stage', stage: 'resolve', message: 'Reading the system' });
-    const system = await resolveSystem(request.source, cache.dir, hooks);
+    // The demo is built for the architecture asked for.
+    const source =
+      request.source.kind === 'demo' && request.source.arch === undefined && request.arch !== undefined
+        ? { ...request.source, arch: request.arch }
+        : request.source;
+    const system = await resolveSystem(source, cache.dir, hooks);
     const arch = checkArch(system, request.arch);
     emit({ event: 'system', system });
     const kernelName = kernelFileName(arch);

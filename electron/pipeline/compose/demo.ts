@@ -5,8 +5,9 @@
 import { constants, copyFile, open, readdir, readFile, rename, stat } from 'node:fs/promises';
 import { arch } from 'node:os';
 import { basename, join } from 'node:path';
-import type { DemoStage1 } from '../../shared/types.ts';
+import type { Arch, DemoStage1 } from '../../shared/types.ts';
 import { assetPath } from '../base/assets.ts';
+import { arm64Packages } from '../base/debian-arm64.ts';
 import { NetbootError } from '../base/errors.ts';
 import { exists, makeFolder } from '../base/fsutil.ts';
 import { runTool } from '../base/tools.ts';
@@ -95,28 +96,29 @@ async function findModule(moduleDir: string, module: string): Promise<string | u
   return undefined;
 }
 
+/** The first of `candidates` that is a static busybox; or say which package to install. */
+async function staticBusybox(candidates: readonly string[]): Promise<string> {
+  for (const candidate of candidates) {
+    if ((await stat(candidate).catch(() => undefined))?.isFile() && (await isStaticElf(candidate))) return candidate;
+  }
+  throw new NetbootError(
+    'A statically linked busybox was not found: install the busybox-static package (on Debian or Ubuntu: sudo apt-get install busybox-static).',
+  );
+}
+
 /**
  * Find what the demo is made of on this machine (kernels under `root`, see
  * {@link demoRoot}), or say which package to install.
  */
-export async function findDemoInputs(root = demoRoot()): Promise<DemoInputs> {
-  if (arch() !== 'x64') {
+export async function findDemoInputs(root = demoRoot(), system: Arch = 'x86_64-linux'): Promise<DemoInputs> {
+  const aarch64 = system === 'aarch64-linux';
+  if (!aarch64 && arch() !== 'x64') {
     throw new NetbootError(
       `The demo system is made from an x86_64 kernel and busybox, and this machine is ${arch()}; pack your own system with --toplevel or --flake.`,
     );
   }
-  let busybox: string | undefined;
-  for (const candidate of BUSYBOX_CANDIDATES) {
-    if ((await stat(candidate).catch(() => undefined))?.isFile() && (await isStaticElf(candidate))) {
-      busybox = candidate;
-      break;
-    }
-  }
-  if (!busybox) {
-    throw new NetbootError(
-      'A statically linked busybox was not found: install the busybox-static package (on Debian or Ubuntu: sudo apt-get install busybox-static).',
-    );
-  }
+  // aarch64: the busybox of the unpacked arm64 packages under `root`.
+  const busybox = await staticBusybox(aarch64 ? BUSYBOX_CANDIDATES.map((c) => join(root, c)) : BUSYBOX_CANDIDATES);
   const candidates: { release: string; moduleDir: string }[] = [];
   for (const modulesRoot of [join(root, 'lib', 'modules'), join(root, 'usr', 'lib', 'modules')]) {
     for (const release of await readdir(modulesRoot).catch(() => [] as string[])) {
@@ -142,7 +144,7 @@ export async function findDemoInputs(root = demoRoot()): Promise<DemoInputs> {
     if (complete) return { busybox, kernel, kernelVersion: release, modules };
   }
   throw new NetbootError(
-    `No Linux kernel with its loop and squashfs modules was found in ${join(root, 'boot')} and ${join(root, 'lib', 'modules')}: install the linux-image-amd64 package (on Debian: sudo apt-get install linux-image-amd64).`,
+    `No Linux kernel with its loop and squashfs modules was found in ${join(root, 'boot')} and ${join(root, 'lib', 'modules')}: ${aarch64 ? `remove ${root} so that Debian's linux-image-arm64 is fetched again` : 'install the linux-image-amd64 package (on Debian: sudo apt-get install linux-image-amd64)'}.`,
   );
 }
 
@@ -151,8 +153,8 @@ export async function findDemoInputs(root = demoRoot()): Promise<DemoInputs> {
  * `busybox`), for Nix to import as the builder of every derivation. Its
  * store path depends only on the bytes, so it is made once and kept.
  */
-export async function busyboxBootstrap(workDir: string, busybox: string): Promise<string> {
-  const bootstrap = join(workDir, 'demo-bootstrap');
+export async function busyboxBootstrap(workDir: string, busybox: string, folder = 'demo-bootstrap'): Promise<string> {
+  const bootstrap = join(workDir, folder);
   await makeFolder(join(bootstrap, 'bin'));
   const target = join(bootstrap, 'bin', 'busybox');
   const [source, copied] = await Promise.all([stat(busybox), stat(target).catch(() => undefined)]);
@@ -213,7 +215,9 @@ export async function buildDemo(
   options: NixBuildOptions = {},
   stage1: DemoStage1 = 'seed',
   extraArgs: Record<string, string> = {},
+  system: Arch = 'x86_64-linux',
 ): Promise<string> {
+  if (system === 'aarch64-linux') return buildArm64Demo(workDir, options, stage1, extraArgs);
   const inputs = await findDemoInputs();
   const bootstrap = await busyboxBootstrap(workDir, inputs.busybox);
   const modules = await demoModules(workDir, inputs, options.signal);
@@ -223,6 +227,45 @@ export async function buildDemo(
       bootstrap: nixPath(bootstrap),
       kernel: nixPath(inputs.kernel),
       kernelVersion: nixString(inputs.kernelVersion),
+      modules: `[ ${modules.map(nixPath).join(' ')} ]`,
+      ...(stage1 === 'seed' ? {} : { stage1: nixString(stage1) }),
+      ...extraArgs,
+    },
+    options,
+  );
+}
+
+/** The serial console of QEMU's aarch64 `virt` machine (a PL011), and of many ARM boards. */
+export const AARCH64_DEMO_PARAMS = 'console=ttyAMA0,115200 panic=1 loglevel=4';
+
+/**
+ * The aarch64 demo: Debian's arm64 kernel and static busybox (fetched into
+ * `workDir`, see debian-arm64.ts) in the same toplevel, built here by this
+ * machine's busybox; its `system` says aarch64-linux and its kernel is `Image`.
+ */
+async function buildArm64Demo(
+  workDir: string,
+  options: NixBuildOptions,
+  stage1: DemoStage1,
+  extraArgs: Record<string, string>,
+): Promise<string> {
+  const root = await arm64Packages(workDir, 'system', options.signal);
+  const target = await findDemoInputs(root, 'aarch64-linux');
+  // The builder is this machine's busybox.
+  const bootstrap = await busyboxBootstrap(workDir, await staticBusybox(BUSYBOX_CANDIDATES));
+  const targetBusybox = await busyboxBootstrap(workDir, target.busybox, 'demo-busybox-aarch64');
+  const modules = await demoModules(workDir, target, options.signal);
+  return buildNixFile(
+    assetPath('demo', 'default.nix'),
+    {
+      bootstrap: nixPath(bootstrap),
+      targetBusybox: nixPath(targetBusybox),
+      system: nixString('aarch64-linux'),
+      builderSystem: 'builtins.currentSystem',
+      kernelFile: nixString('Image'),
+      kernelParams: nixString(AARCH64_DEMO_PARAMS),
+      kernel: nixPath(target.kernel),
+      kernelVersion: nixString(target.kernelVersion),
       modules: `[ ${modules.map(nixPath).join(' ')} ]`,
       ...(stage1 === 'seed' ? {} : { stage1: nixString(stage1) }),
       ...extraArgs,
