@@ -32,6 +32,7 @@ const USAGE = `Usage:
   netboot-composer export --from BOOT_FOLDER (--folder DIR | --tftp DIR [--subdir NAME]
         | --http DIR --base-url URL | --usb-image FILE | --usb DIR) [--json] [--debug]
   netboot-composer test-boot (--dir BOOT_FOLDER | --usb-image FILE) [--firmware bios|uefi]
+        [--arch x86_64-linux|aarch64-linux]
         [--expect REGEX] [--timeout SECONDS] [--memory MIB] [--quiet] [--json] [--debug]
   netboot-composer demo [--arch x86_64-linux|aarch64-linux] [--out DIR] [--cache DIR]
         [--no-boot] [--json] [--debug]
@@ -53,7 +54,9 @@ const USAGE = `Usage:
              the demo's marker or a NixOS login prompt). --dir netboots a boot
              folder (iPXE over QEMU's own TFTP); --usb-image boots a USB image
              as a stick, with no network. Firmware: bios (SeaBIOS, default)
-             or uefi (OVMF). Memory: what the image needs, with headroom.
+             or uefi (OVMF). aarch64 (a boot folder whose kernel is Image, or
+             --arch aarch64-linux): QEMU's virt machine with AAVMF, TCG.
+             Memory: what the image needs, with headroom.
   demo       Build the bundled demo system into out/demo and boot it. With
              --arch aarch64-linux: Debian's arm64 kernel and busybox (fetched
              once into the cache), booted under QEMU's aarch64 UEFI.

@@ -32,7 +32,7 @@ export async function runDemo(args: string[], context: Context): Promise<number>
   const built = await buildAndReport({ source: { kind: 'demo', arch }, arch, outDir, cacheDir: values.cache }, context);
   if (built !== 0 || values['no-boot']) return built;
   const booted = await bootAndReport(
-    { dir: outDir, expect: new RegExp(DEMO_MARKER), timeoutSeconds: 300, memoryMiB: undefined, quiet: false },
+    { dir: outDir, arch, expect: new RegExp(DEMO_MARKER), timeoutSeconds: 300, memoryMiB: undefined, quiet: false },
     context,
   );
   if (!context.json && booted === 0) {

@@ -6,7 +6,8 @@ import { parseArgs } from 'node:util';
 import { CanceledError } from '../../pipeline/base/errors.ts';
 import { testBootMemoryMiB } from '../../pipeline/boot/memory.ts';
 import { DEFAULT_EXPECT, testBoot } from '../../pipeline/boot/test-boot.ts';
-import { FIRMWARES, type Firmware } from '../../shared/types.ts';
+import { bootFolderArch } from '../../pipeline/boot/aarch64.ts';
+import { ARCHES, type Arch, FIRMWARES, type Firmware } from '../../shared/types.ts';
 import { positiveNumber, printJson, UsageError, type Context } from '../context.ts';
 
 export async function runTestBoot(args: string[], context: Context): Promise<number> {
@@ -17,6 +18,7 @@ export async function runTestBoot(args: string[], context: Context): Promise<num
       dir: { type: 'string' },
       'usb-image': { type: 'string' },
       firmware: { type: 'string' },
+      arch: { type: 'string' },
       expect: { type: 'string' },
       timeout: { type: 'string' },
       memory: { type: 'string' },
@@ -28,9 +30,12 @@ export async function runTestBoot(args: string[], context: Context): Promise<num
   if ((values.dir === undefined) === (values['usb-image'] === undefined)) {
     throw new UsageError('Give one of --dir BOOT_FOLDER (a netboot) or --usb-image FILE (a USB stick).');
   }
-  const firmware = values.firmware ?? 'bios';
-  if (!(FIRMWARES as readonly string[]).includes(firmware)) {
+  const firmware = values.firmware;
+  if (firmware !== undefined && !(FIRMWARES as readonly string[]).includes(firmware)) {
     throw new UsageError(`--firmware takes ${FIRMWARES.join(' or ')}, not "${firmware}".`);
+  }
+  if (values.arch !== undefined && !(ARCHES as readonly string[]).includes(values.arch)) {
+    throw new UsageError(`--arch takes ${ARCHES.join(' or ')}, not "${values.arch}".`);
   }
   let expect = DEFAULT_EXPECT;
   if (values.expect !== undefined) {
@@ -44,7 +49,8 @@ export async function runTestBoot(args: string[], context: Context): Promise<num
     {
       dir: values.dir,
       usbImage: values['usb-image'],
-      firmware: firmware as Firmware,
+      firmware: firmware as Firmware | undefined,
+      arch: values.arch as Arch | undefined,
       expect,
       timeoutSeconds: positiveNumber(values.timeout, '--timeout') ?? 300,
       memoryMiB: positiveNumber(values.memory, '--memory'),
@@ -58,6 +64,8 @@ export interface BootRequest {
   dir?: string | undefined;
   usbImage?: string | undefined;
   firmware?: Firmware | undefined;
+  /** Default: the boot folder's own, x86_64 for a USB image. */
+  arch?: Arch | undefined;
   expect: RegExp;
   timeoutSeconds: number;
   memoryMiB: number | undefined;
@@ -66,19 +74,21 @@ export interface BootRequest {
 
 /** Boot `request` in QEMU, saying how and what the console shows; 0 if the pattern came (demo boots through it too). */
 export async function bootAndReport(request: BootRequest, context: Context): Promise<number> {
-  const firmware = request.firmware ?? 'bios';
+  const arch = request.arch ?? (request.dir !== undefined ? await bootFolderArch(request.dir) : 'x86_64-linux');
+  const firmware = request.firmware ?? (arch === 'aarch64-linux' ? 'uefi' : 'bios');
   const memoryMiB = request.memoryMiB ?? (await testBootMemoryMiB(request));
   const say = (text: string): void => {
     if (!context.json) process.stdout.write(`${text}\n`);
   };
   const how = request.usbImage !== undefined ? 'as a USB stick, no network' : 'iPXE over TFTP';
   say(
-    `> Booting ${request.usbImage ?? request.dir} in QEMU (${firmware.toUpperCase()}, ${how}, ${memoryMiB} MiB of RAM)`,
+    `> Booting ${request.usbImage ?? request.dir} in QEMU (${arch === 'aarch64-linux' ? 'aarch64 ' : ''}${firmware.toUpperCase()}, ${how}, ${memoryMiB} MiB of RAM)`,
   );
   const result = await testBoot({
     dir: request.dir,
     usbImage: request.usbImage,
     firmware,
+    arch,
     expect: request.expect,
     timeoutSeconds: request.timeoutSeconds,
     memoryMiB,

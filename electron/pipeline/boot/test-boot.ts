@@ -11,8 +11,8 @@ import { copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, 
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import type { Accel, Firmware, TestBootResult } from '../../shared/types.ts';
-import { defaultStateDir } from '../base/dirs.ts';
+import type { Accel, Arch, Firmware, TestBootResult } from '../../shared/types.ts';
+import { defaultCacheDir, defaultStateDir } from '../base/dirs.ts';
 import { NetbootError } from '../base/errors.ts';
 import { exists } from '../base/fsutil.ts';
 import { KILL_GRACE_MS, onLines, requireTool } from '../base/tools.ts';
@@ -20,6 +20,7 @@ import { DEMO_MARKER } from '../media/markers.ts';
 import { isSafeName, linkOnTheWay } from '../media/record.ts';
 import { readBootFolderFiles } from '../media/read-folder.ts';
 import { finishInterruptedCommit } from '../media/journal.ts';
+import { bootFolderArch, findAavmfFiles } from './aarch64.ts';
 import { cleanConsoleLine } from './console.ts';
 import { CHAINLOAD_AUTOEXEC, chainloadLoopIn, findUefiFiles } from './firmware.ts';
 import { chooseAccel, kvmFailureIn, rememberKvmUnusable, serconFile } from './kvm.ts';
@@ -35,8 +36,16 @@ export interface TestBootOptions {
   dir?: string | undefined;
   /** Or a USB disk image (made by `export --usb-image`), booted as a USB stick with no network. */
   usbImage?: string | undefined;
-  /** Default: bios. */
+  /** Default: bios (x86_64), uefi (aarch64, which has no other). */
   firmware?: Firmware | undefined;
+  /**
+   * The machine to boot on: x86_64 (QEMU's pc) or aarch64 (QEMU's virt with
+   * AAVMF, under TCG). Default: a boot folder's own (its kernel is Image on
+   * aarch64), x86_64 for a USB image.
+   */
+  arch?: Arch | undefined;
+  /** Where an aarch64 netboot's arm64 iPXE is fetched to and kept; default {@link defaultCacheDir}. */
+  cacheDir?: string | undefined;
   expect: RegExp;
   timeoutSeconds: number;
   memoryMiB: number;
@@ -109,9 +118,14 @@ class Tail {
  */
 export async function testBoot(options: TestBootOptions): Promise<TestBootResult> {
   const started = performance.now();
-  const firmware = options.firmware ?? 'bios';
   if ((options.dir === undefined) === (options.usbImage === undefined)) {
     throw new NetbootError('Give a boot folder or a USB image to test-boot, one of them.');
+  }
+  const arch = options.arch ?? (options.dir !== undefined ? await bootFolderArch(options.dir) : 'x86_64-linux');
+  const aarch64 = arch === 'aarch64-linux';
+  const firmware = options.firmware ?? (aarch64 ? 'uefi' : 'bios');
+  if (aarch64 && firmware !== 'uefi') {
+    throw new NetbootError('aarch64 machines boot through UEFI only; test-boot them with --firmware uefi.');
   }
   let script: string | undefined;
   if (options.dir !== undefined) {
@@ -131,22 +145,34 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
         `${options.dir}'s netboot.ipxe fetches its files from ${url}, which the test VM cannot reach; test-boot the boot folder it was exported from.`,
       );
     }
-    if (!(await exists(join(options.dir, 'bzImage')))) {
-      throw new NetbootError(`${options.dir} has no bzImage; test boots run x86_64 boot folders.`);
+    const kernel = aarch64 ? 'Image' : 'bzImage';
+    if (!(await exists(join(options.dir, kernel)))) {
+      throw new NetbootError(
+        `${options.dir} has no ${kernel}, the kernel of an ${arch} boot folder; build the system again, or test-boot it as the architecture it was built for.`,
+      );
     }
   } else if (!(await stat(options.usbImage!).catch(() => undefined))?.isFile()) {
     throw new NetbootError(
       `${options.usbImage} is not a file; give a USB image made by netboot-composer export --usb-image.`,
     );
   }
-  const qemu = requireTool('qemu-system-x86_64');
-  const uefi =
-    firmware === 'uefi' ? await findUefiFiles(process.env, { netboot: options.dir !== undefined }) : undefined;
+  const qemu = requireTool(aarch64 ? 'qemu-system-aarch64' : 'qemu-system-x86_64');
+  const netboot = options.dir !== undefined;
+  const uefi = aarch64
+    ? await findAavmfFiles(options.cacheDir ?? defaultCacheDir(), { netboot, signal: options.signal })
+    : firmware === 'uefi'
+      ? await findUefiFiles(process.env, { netboot })
+      : undefined;
   const context = await failureContext(options.dir, script, firmware);
   const stateDir = options.stateDir ?? defaultStateDir();
   const chosen = options.accel
     ? { accel: options.accel, why: 'as asked' }
-    : await chooseAccel(stateDir, options.onProbe);
+    : aarch64 && process.arch !== 'arm64'
+      ? {
+          accel: 'tcg' as const,
+          why: 'an aarch64 guest on this x86_64 machine: QEMU emulates its CPU (KVM runs only the host architecture)',
+        }
+      : await chooseAccel(stateDir, options.onProbe);
   options.onAccel?.(chosen.accel, chosen.why);
 
   const scratch = await mkdtemp(join(tmpdir(), 'netboot-composer-vm-'));
@@ -165,6 +191,7 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
         options,
         tail,
         args: qemuArgs({
+          arch,
           firmware,
           memoryMiB: options.memoryMiB,
           accel,

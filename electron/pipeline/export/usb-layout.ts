@@ -24,6 +24,8 @@ export const USB_FILES = {
   syslinuxConfig: 'syslinux.cfg',
   /** The path UEFI firmware boots from removable media on x86_64. */
   efiLoader: 'EFI/BOOT/BOOTX64.EFI',
+  /** The same on 64-bit ARM. */
+  efiLoaderArm64: 'EFI/BOOT/BOOTAA64.EFI',
   grubConfig: 'EFI/BOOT/grub.cfg',
 } as const;
 
@@ -31,6 +33,8 @@ export const USB_FILES = {
 export interface UsbBoot {
   /** What the boot loaders call the system. */
   title: string;
+  /** The machines it boots: aarch64 when the kernel is `Image` (GRUB for arm64 UEFI, no syslinux). */
+  arch: 'x86_64-linux' | 'aarch64-linux';
   /** File names in the boot folder. */
   kernel: string;
   initrds: string[];
@@ -99,14 +103,10 @@ export function parseBootScript(script: string, title: string): UsbBoot {
       'netboot.ipxe has no kernel line, so there is no kernel or command line to put on the stick.',
     );
   }
-  if (kernel === 'Image') {
-    throw new NetbootError(
-      'This boot folder is for aarch64 (its kernel is Image); USB media boot x86_64 machines only (syslinux and x86_64 GRUB).',
-    );
-  }
+  const arch = kernel === 'Image' ? 'aarch64-linux' : 'x86_64-linux';
   // The title goes into comment and SAY lines: no line break or other control character may end one.
   // eslint-disable-next-line no-control-regex
-  return { title: title.replace(/[\0-\x1f\x7f]/g, ' '), kernel, initrds, params, dropped };
+  return { title: title.replace(/[\0-\x1f\x7f]/g, ' '), arch, kernel, initrds, params, dropped };
 }
 
 /** The serial console the kernel writes to (`console=ttyS0,115200`), for the boot loaders to use too. */
@@ -201,9 +201,14 @@ export const GRUB_MODULES = [
  * `modulesDir`: GRUB's x86_64-efi modules, when not in GRUB's default place.
  * Pure.
  */
-export function grubStandaloneArgs(output: string, config: string, modulesDir?: string): string[] {
+export function grubStandaloneArgs(
+  output: string,
+  config: string,
+  modulesDir?: string,
+  format: 'x86_64-efi' | 'arm64-efi' = 'x86_64-efi',
+): string[] {
   return [
-    '--format=x86_64-efi',
+    `--format=${format}`,
     ...(modulesDir ? [`--directory=${modulesDir}`] : []),
     `--output=${output}`,
     `--install-modules=${GRUB_MODULES.join(' ')}`,
@@ -314,7 +319,13 @@ export function imageNotes(file: string, boot: UsbBoot, ramBytes: number | undef
       level: 'info',
       message: `Write it to a whole USB stick, not a partition (everything on the stick is lost; lsblk lists them): ${commandLine(['sudo', 'dd', `if=${file}`, 'of=/dev/sdX', 'bs=4M', 'conv=fsync', 'status=progress'])}, or use balenaEtcher.`,
     },
-    { level: 'info', message: `It boots on BIOS (syslinux) and on UEFI (GRUB, ${SECURE_BOOT}).` },
+    {
+      level: 'info',
+      message:
+        boot.arch === 'aarch64-linux'
+          ? `It boots 64-bit ARM machines with UEFI (GRUB for arm64, ${SECURE_BOOT}).`
+          : `It boots on BIOS (syslinux) and on UEFI (GRUB, ${SECURE_BOOT}).`,
+    },
     ...ramNote(ramBytes),
     ...droppedNote(boot.dropped),
     ...grubEscapeNote(boot.params),
@@ -360,7 +371,7 @@ export function stickNotes(facts: StickFacts, boot: UsbBoot, ramBytes: number | 
   }
   if (fat) {
     notes.push({ level: 'info', message: `UEFI machines boot the stick as it is (${SECURE_BOOT}).` });
-    const known = top && facts.fsType === 'vfat' && facts.device !== undefined;
+    const known = top && facts.fsType === 'vfat' && facts.device !== undefined && boot.arch === 'x86_64-linux';
     const partition = known ? facts.device! : '/dev/sdX1';
     const disk = known ? facts.disk : '/dev/sdX';
     const number = known ? facts.partitionNumber : 1;
@@ -374,10 +385,11 @@ export function stickNotes(facts: StickFacts, boot: UsbBoot, ramBytes: number | 
           ]
         : []),
     ];
-    notes.push({
-      level: 'info',
-      message: `For BIOS machines, install syslinux on the stick once, as root and with the stick unmounted${known ? '' : ' (lsblk shows its partition)'}: ${steps.join(' && ')}.`,
-    });
+    if (boot.arch === 'x86_64-linux')
+      notes.push({
+        level: 'info',
+        message: `For BIOS machines, install syslinux on the stick once, as root and with the stick unmounted${known ? '' : ' (lsblk shows its partition)'}: ${steps.join(' && ')}.`,
+      });
     if (known && facts.disk === undefined) {
       notes.push({
         level: 'warning',

@@ -20,6 +20,8 @@ import { lstat, open, readdir, readFile, rename, rm, stat, writeFile } from 'nod
 import { basename, dirname, join, resolve } from 'node:path';
 import { SCRIPT_NAME } from '../../shared/boot-folder.ts';
 import type { ExportSummary, OutputFile } from '../../shared/types.ts';
+import { arm64Packages } from '../base/debian-arm64.ts';
+import { defaultCacheDir } from '../base/dirs.ts';
 import { CanceledError, isAbort, NetbootError, ToolMissingError } from '../base/errors.ts';
 import { diskIsFull, makeFolder, makeScratch, systemFolderProblem, whyNotWritable } from '../base/fsutil.ts';
 import { requireFile, requireTool, runTool } from '../base/tools.ts';
@@ -141,26 +143,35 @@ export async function makeLoaderFiles(
   boot: UsbBoot,
   signal: AbortSignal | undefined,
 ): Promise<StickFile[]> {
+  const aarch64 = boot.arch === 'aarch64-linux';
   const configs: StickFile[] = [];
   for (const [name, text] of [
-    [USB_FILES.syslinuxConfig, syslinuxConfig(boot)],
-    [USB_FILES.grubConfig, grubConfig(boot)],
-  ] as const) {
+    // aarch64: UEFI only, no syslinux.
+    ...(aarch64 ? [] : [[USB_FILES.syslinuxConfig, syslinuxConfig(boot)] as const]),
+    [USB_FILES.grubConfig, grubConfig(boot)] as const,
+  ]) {
     const path = join(scratch, basename(name));
     await writeFile(path, text);
     configs.push({ name, path, bytes: Buffer.byteLength(text), fingerprint: sha256(text) });
   }
-  const modules = requireFile('grub-x86_64-efi');
+  // aarch64: GRUB's arm64 modules from Debian's grub-efi-arm64-bin, fetched once (debian-arm64.ts),
+  // packed by this machine's grub-mkstandalone.
+  const modules = aarch64
+    ? join(await arm64Packages(defaultCacheDir(), 'grub', signal), 'usr', 'lib', 'grub', 'arm64-efi')
+    : requireFile('grub-x86_64-efi');
   const embedded = join(scratch, 'embedded-grub.cfg');
   await writeFile(embedded, GRUB_EMBEDDED_CONFIG);
-  const efi = join(scratch, 'BOOTX64.EFI');
-  const args = grubStandaloneArgs(efi, embedded, modules);
-  const what = 'grub-mkstandalone (GRUB for UEFI)';
+  const loader = aarch64 ? USB_FILES.efiLoaderArm64 : USB_FILES.efiLoader;
+  const efi = join(scratch, basename(loader));
+  const args = grubStandaloneArgs(efi, embedded, modules, aarch64 ? 'arm64-efi' : 'x86_64-efi');
+  const what = `grub-mkstandalone (GRUB for ${aarch64 ? 'arm64 ' : ''}UEFI)`;
   const version = (await runTool('grub-mkstandalone', ['--version'], { what, signal })).trim();
   await runTool('grub-mkstandalone', args, { what, signal });
   // Its bytes differ from run to run (file times): fingerprint what it is made of.
-  const fingerprint = sha256(JSON.stringify([version, GRUB_MODULES, GRUB_EMBEDDED_CONFIG]));
-  return [...configs, { name: USB_FILES.efiLoader, path: efi, bytes: (await stat(efi)).size, fingerprint }];
+  const fingerprint = sha256(
+    JSON.stringify([version, GRUB_MODULES, GRUB_EMBEDDED_CONFIG, ...(aarch64 ? [modules] : [])]),
+  );
+  return [...configs, { name: loader, path: efi, bytes: (await stat(efi)).size, fingerprint }];
 }
 
 /** Refuse to replace `file` unless it is an image we made (or not there), and to write one among the system's files. */
@@ -286,18 +297,21 @@ async function writeImage(
       ],
       { what: `mkfs.fat (the FAT partition of ${target})`, signal },
     );
-    // syslinux puts ldlinux.sys and ldlinux.c32 in and points the partition's boot sector at them.
-    await runTool('syslinux', ['--offset', String(start), '--install', temp], {
-      what: `syslinux --install (BIOS boot of ${target})`,
-      env: MTOOLS_ENV,
-      signal,
-    });
-    // The MBR's boot code (its first 440 bytes, before the disk id and the partitions) starts the active partition.
-    const image = await open(temp, 'r+');
-    try {
-      await image.write(mbr, 0, Math.min(mbr.length, 440), 0);
-    } finally {
-      await image.close();
+    // aarch64 has no BIOS: no syslinux, no MBR boot code.
+    if (source.boot.arch === 'x86_64-linux') {
+      // syslinux puts ldlinux.sys and ldlinux.c32 in and points the partition's boot sector at them.
+      await runTool('syslinux', ['--offset', String(start), '--install', temp], {
+        what: `syslinux --install (BIOS boot of ${target})`,
+        env: MTOOLS_ENV,
+        signal,
+      });
+      // The MBR's boot code (its first 440 bytes, before the disk id and the partitions) starts the active partition.
+      const image = await open(temp, 'r+');
+      try {
+        await image.write(mbr, 0, Math.min(mbr.length, 440), 0);
+      } finally {
+        await image.close();
+      }
     }
     const drive = `${temp}@@${start}`;
     const mtools = { env: MTOOLS_ENV, signal };

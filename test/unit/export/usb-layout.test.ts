@@ -5,6 +5,7 @@ import {
   FAT_MAX_FILE,
   GRUB_EMBEDDED_CONFIG,
   grubConfig,
+  grubStandaloneArgs,
   imageLayout,
   imageNotes,
   parseBootScript,
@@ -13,6 +14,7 @@ import {
   syslinuxConfig,
   tooBigForFat,
   type StickFacts,
+  USB_FILES,
 } from '../../../electron/pipeline/export/usb-layout.ts';
 import { parseMbr } from '../../../electron/pipeline/media/usb-image.ts';
 
@@ -30,6 +32,7 @@ describe('the boot a USB stick carries, read from netboot.ipxe', () => {
   it('takes the kernel, the initrds and the parameters, without the initrd= names and ${cmdline}', () => {
     expect(parseBootScript(script, 'router')).toEqual({
       title: 'router',
+      arch: 'x86_64-linux',
       kernel: 'bzImage',
       initrds: ['initrd', 'manifest', 'nix-store'],
       params: [`init=${init}`, 'console=ttyS0,115200', 'loglevel=4'],
@@ -61,9 +64,25 @@ describe('the boot a USB stick carries, read from netboot.ipxe', () => {
       /loads http:\/\/10\.0\.0\.1\/bzImage as the kernel; a USB stick carries only files of the boot folder/,
     ],
     ['kernel bzImage\ninitrd ../initrd\n', /loads \.\.\/initrd as the initrd/],
-    ['kernel Image init=/x\n', /for aarch64 \(its kernel is Image\); USB media boot x86_64 machines only/],
   ])('refuses a script it cannot put on a stick, in one sentence: %j', (text, message) => {
     expect(() => parseBootScript(text, 't')).toThrow(message);
+  });
+});
+
+describe('an aarch64 boot folder (its kernel is Image)', () => {
+  it('is put on a stick for arm64 UEFI: BOOTAA64.EFI made by grub-mkstandalone for arm64-efi, no syslinux', () => {
+    const arm = parseBootScript('#!ipxe\nkernel Image init=/x console=ttyAMA0\ninitrd initrd\nboot\n', 't');
+    expect(arm).toMatchObject({ arch: 'aarch64-linux', kernel: 'Image', initrds: ['initrd'] });
+    expect(grubStandaloneArgs('/o/BOOTAA64.EFI', '/c', '/m/arm64-efi', 'arm64-efi').slice(0, 2)).toEqual([
+      '--format=arm64-efi',
+      '--directory=/m/arm64-efi',
+    ]);
+    expect(USB_FILES.efiLoaderArm64).toBe('EFI/BOOT/BOOTAA64.EFI');
+    const notes = imageNotes('/x.img', arm, undefined).map((n) => n.message);
+    expect(notes).toContain(
+      'It boots 64-bit ARM machines with UEFI (GRUB for arm64, with Secure Boot off, as its GRUB is not signed).',
+    );
+    expect(parseBootScript(script, 't').arch).toBe('x86_64-linux');
   });
 });
 

@@ -1,0 +1,119 @@
+/**
+ * What an aarch64 test boot needs on this x86_64 machine: QEMU's `virt`
+ * machine under TCG, AAVMF (EDK2 for arm64, Debian's qemu-efi-aarch64) and,
+ * for a netboot, an arm64 iPXE to chainload (Debian 13's `ipxe` package has
+ * ipxe-arm64.efi, Debian 12's has none: it is fetched from Debian 13 into
+ * the cache, see debian-arm64.ts).
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Arch } from '../../shared/types.ts';
+import { arm64Packages } from '../base/debian-arm64.ts';
+import { NetbootError } from '../base/errors.ts';
+import { exists } from '../base/fsutil.ts';
+import type { UefiFiles } from './firmware.ts';
+
+/** Where distributions keep QEMU's firmware descriptors (docs/interop/firmware.json), in QEMU's order. */
+const DESCRIPTOR_DIRS = ['/etc/qemu/firmware', '/usr/share/qemu/firmware'];
+
+/** AAVMF without descriptors: Debian/Ubuntu, Fedora, Arch. */
+const AAVMF_CANDIDATES: [code: string, vars: string][] = [
+  ['/usr/share/AAVMF/AAVMF_CODE.fd', '/usr/share/AAVMF/AAVMF_VARS.fd'],
+  ['/usr/share/edk2/aarch64/QEMU_EFI-pflash.raw', '/usr/share/edk2/aarch64/vars-template-pflash.raw'],
+  ['/usr/share/edk2/aarch64/QEMU_CODE.fd', '/usr/share/edk2/aarch64/QEMU_VARS.fd'],
+];
+
+/** The architecture of a boot folder, from its kernel's name (Image: aarch64). */
+export async function bootFolderArch(dir: string): Promise<Arch> {
+  return (await exists(join(dir, 'Image'))) && !(await exists(join(dir, 'bzImage'))) ? 'aarch64-linux' : 'x86_64-linux';
+}
+
+interface FirmwareDescriptor {
+  'interface-types'?: string[];
+  mapping?: { device?: string; executable?: { filename?: string }; 'nvram-template'?: { filename?: string } };
+  targets?: { architecture?: string }[];
+  features?: string[];
+}
+
+async function aavmfFromDescriptors(): Promise<[string, string] | undefined> {
+  for (const dir of DESCRIPTOR_DIRS) {
+    const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.json')).sort();
+    for (const name of names) {
+      const d = await readFile(join(dir, name), 'utf8').then(
+        (text) => JSON.parse(text) as FirmwareDescriptor,
+        () => undefined,
+      );
+      const executable = d?.mapping?.executable?.filename;
+      const template = d?.mapping?.['nvram-template']?.filename;
+      if (
+        d?.['interface-types']?.includes('uefi') &&
+        d.mapping?.device === 'flash' &&
+        d.targets?.some((t) => t.architecture === 'aarch64') &&
+        !d.features?.some((f) => f === 'secure-boot' || f === 'enrolled-keys') &&
+        executable &&
+        template &&
+        (await exists(executable)) &&
+        (await exists(template))
+      ) {
+        return [executable, template];
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * AAVMF (without Secure Boot) and, for a netboot, the arm64 iPXE that
+ * AAVMF's own PXE loads (its virtio driver: no option ROM). NETBOOT_COMPOSER_AAVMF_CODE
+ * and NETBOOT_COMPOSER_AAVMF_VARS name files to use instead;
+ * NETBOOT_COMPOSER_IPXE_ARM64 an arm64 iPXE (an EFI program) to chainload
+ * instead of Debian's, fetched into `cacheDir`.
+ */
+export async function findAavmfFiles(
+  cacheDir: string,
+  { netboot, signal }: { netboot: boolean; signal?: AbortSignal | undefined },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<UefiFiles> {
+  let aavmf: [string, string] | undefined;
+  if (env.NETBOOT_COMPOSER_AAVMF_CODE || env.NETBOOT_COMPOSER_AAVMF_VARS) {
+    const code = env.NETBOOT_COMPOSER_AAVMF_CODE;
+    const vars = env.NETBOOT_COMPOSER_AAVMF_VARS;
+    if (!code || !vars || !(await exists(code)) || !(await exists(vars))) {
+      throw new NetbootError(
+        'NETBOOT_COMPOSER_AAVMF_CODE and NETBOOT_COMPOSER_AAVMF_VARS must both name existing files (AAVMF_CODE and AAVMF_VARS); set both or neither.',
+      );
+    }
+    aavmf = [code, vars];
+  } else {
+    aavmf = await aavmfFromDescriptors();
+    for (const candidate of AAVMF_CANDIDATES) {
+      if (aavmf) break;
+      if ((await exists(candidate[0])) && (await exists(candidate[1]))) aavmf = candidate;
+    }
+  }
+  if (!aavmf) {
+    throw new NetbootError(
+      'aarch64 test boots need AAVMF (UEFI for arm64 virtual machines), which is missing; install it with: apt-get install qemu-efi-aarch64',
+    );
+  }
+  if (!netboot) return { code: aavmf[0], vars: aavmf[1] };
+  let chainload = env.NETBOOT_COMPOSER_IPXE_ARM64;
+  if (chainload) {
+    if (!(await exists(chainload))) {
+      throw new NetbootError(
+        `NETBOOT_COMPOSER_IPXE_ARM64 names ${chainload}, which does not exist; name an arm64 iPXE (ipxe-arm64.efi).`,
+      );
+    }
+  } else chainload = await arm64Ipxe(cacheDir, signal);
+  return { code: aavmf[0], vars: aavmf[1], chainload };
+}
+
+/** iPXE for arm64 UEFI: Debian 13's ipxe-arm64.efi, fetched once into `cacheDir`. */
+export async function arm64Ipxe(cacheDir: string, signal?: AbortSignal): Promise<string> {
+  const root = await arm64Packages(cacheDir, 'ipxe', signal);
+  const loader = join(root, 'usr', 'lib', 'ipxe', 'ipxe-arm64.efi');
+  if (!(await exists(loader))) {
+    throw new NetbootError(`Debian's ipxe package has no ipxe-arm64.efi (looked in ${root}).`);
+  }
+  return loader;
+}
