@@ -54,9 +54,9 @@ const USAGE = `Usage:
              the demo's marker or a NixOS login prompt). --dir netboots a boot
              folder (iPXE over QEMU's own TFTP); --usb-image boots a USB image
              as a stick, with no network. Firmware: bios (SeaBIOS, default)
-             or uefi (OVMF). aarch64 (a boot folder whose kernel is Image, or
-             --arch aarch64-linux): QEMU's virt machine with AAVMF, TCG.
-             Memory: what the image needs, with headroom.
+             or uefi (OVMF). aarch64 (a boot folder whose kernel is Image,
+             an image with BOOTAA64.EFI, or --arch aarch64-linux): QEMU's
+             virt machine with AAVMF (UEFI), under TCG. Memory: what the image needs, with headroom.
   demo       Build the bundled demo system into out/demo and boot it. With
              --arch aarch64-linux: Debian's arm64 kernel and busybox (fetched
              once into the cache), booted under QEMU's aarch64 UEFI.

@@ -86,7 +86,8 @@ interface Job {
 /** The boot folder the app builds a source into, inside its user data folder. */
 export function bootFolderFor(userDataDir: string, source: SystemSource): string {
   const key = createHash('sha256').update(JSON.stringify(source)).digest('hex').slice(0, 16);
-  return join(userDataDir, 'boot', source.kind === 'demo' ? 'demo' : key);
+  const demo = source.kind === 'demo' && source.arch === 'aarch64-linux' ? 'demo-aarch64' : 'demo';
+  return join(userDataDir, 'boot', source.kind === 'demo' ? demo : key);
 }
 
 /** The handlers of every channel, and the running jobs they share. */
@@ -217,6 +218,8 @@ export class MainHandlers {
       result = await testBoot({
         ...(usbImage !== undefined ? { usbImage } : { dir }),
         firmware,
+        // An aarch64 netboot's arm64 iPXE is fetched into the app's cache.
+        cacheDir: this.cacheDir,
         expect: DEFAULT_EXPECT,
         timeoutSeconds: BOOT_TIMEOUT_SECONDS,
         memoryMiB,

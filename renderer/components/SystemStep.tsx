@@ -112,6 +112,14 @@ export function SystemStep() {
             disabled={busy}
           >
             Use the demo system
+          </button>{' '}
+          <button
+            type="button"
+            onClick={() => void resolve({ kind: 'demo', arch: 'aarch64-linux' }, 'the aarch64 demo system')}
+            disabled={busy}
+            title="Debian's arm64 kernel and busybox (fetched once from Debian), built here; test boots run under QEMU's aarch64 UEFI"
+          >
+            Use the aarch64 demo
           </button>
         </article>
       </div>

@@ -29,7 +29,10 @@ function useElapsed(boot: BootRun): number {
 
 /** The step header's controls: what to boot, the firmware, and the button. */
 export function TestBootControls() {
-  const firmware = useApp((s) => s.bootFirmware);
+  // aarch64 machines have UEFI only.
+  const aarch64 = useApp((s) => s.summary?.system.system === 'aarch64-linux');
+  const chosen = useApp((s) => s.bootFirmware);
+  const firmware = aarch64 ? 'uefi' : chosen;
   const setFirmware = useApp((s) => s.setBootFirmware);
   const bootFrom = useApp((s) => s.bootFrom);
   const setBootFrom = useApp((s) => s.setBootFrom);
@@ -51,13 +54,17 @@ export function TestBootControls() {
       ) : null}
       <div className="segmented compact" role="radiogroup" aria-label="Firmware">
         {FIRMWARES.map((f) => (
-          <label key={f} className={firmware === f ? 'selected' : ''}>
+          <label
+            key={f}
+            className={firmware === f ? 'selected' : ''}
+            title={aarch64 && f !== 'uefi' ? 'aarch64 machines boot through UEFI only' : undefined}
+          >
             <input
               type="radio"
               name="firmware"
               value={f}
               checked={firmware === f}
-              disabled={running}
+              disabled={running || (aarch64 && f !== 'uefi')}
               onChange={() => setFirmware(f)}
             />
             {FIRMWARE_LABELS[f]}

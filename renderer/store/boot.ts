@@ -61,7 +61,9 @@ export function createBootSlice(
     setBootFirmware: (bootFirmware) => set({ bootFirmware }),
     setBootFrom: (bootFrom) => set({ bootFrom }),
     async startBoot() {
-      const { outcome, boot, bootFirmware: firmware, bootFrom, usbImage } = get();
+      const { outcome, boot, bootFrom, usbImage, summary } = get();
+      // aarch64 machines have UEFI only.
+      const firmware = summary?.system.system === 'aarch64-linux' ? 'uefi' : get().bootFirmware;
       if (!outcome || boot?.status === 'running') return;
       const image = bootFrom === 'usb' ? usbImage : undefined;
       const jobId = newJobId('boot');

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { CanceledError } from '../../pipeline/base/errors.ts';
 import { testBootMemoryMiB } from '../../pipeline/boot/memory.ts';
 import { DEFAULT_EXPECT, testBoot } from '../../pipeline/boot/test-boot.ts';
-import { bootFolderArch } from '../../pipeline/boot/aarch64.ts';
+import { bootArch } from '../../pipeline/boot/aarch64.ts';
 import { ARCHES, type Arch, FIRMWARES, type Firmware } from '../../shared/types.ts';
 import { positiveNumber, printJson, UsageError, type Context } from '../context.ts';
 
@@ -64,7 +64,7 @@ export interface BootRequest {
   dir?: string | undefined;
   usbImage?: string | undefined;
   firmware?: Firmware | undefined;
-  /** Default: the boot folder's own, x86_64 for a USB image. */
+  /** Default: the boot folder's or USB image's own. */
   arch?: Arch | undefined;
   expect: RegExp;
   timeoutSeconds: number;
@@ -74,7 +74,7 @@ export interface BootRequest {
 
 /** Boot `request` in QEMU, saying how and what the console shows; 0 if the pattern came (demo boots through it too). */
 export async function bootAndReport(request: BootRequest, context: Context): Promise<number> {
-  const arch = request.arch ?? (request.dir !== undefined ? await bootFolderArch(request.dir) : 'x86_64-linux');
+  const arch = request.arch ?? (await bootArch(request));
   const firmware = request.firmware ?? (arch === 'aarch64-linux' ? 'uefi' : 'bios');
   const memoryMiB = request.memoryMiB ?? (await testBootMemoryMiB(request));
   const say = (text: string): void => {

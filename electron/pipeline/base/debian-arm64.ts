@@ -10,7 +10,7 @@
 import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NetbootError } from './errors.ts';
-import { makeFolder } from './fsutil.ts';
+import { exists, makeFolder } from './fsutil.ts';
 import { runTool } from './tools.ts';
 
 /** What can be fetched, each an unpacked folder of its own. */
@@ -131,4 +131,27 @@ export async function arm64Packages(cacheDir: string, set: Arm64Set, signal?: Ab
     }
     throw error;
   }
+}
+
+/**
+ * iPXE for arm64 UEFI (an EFI program with iPXE's own drivers): the file
+ * NETBOOT_COMPOSER_IPXE_ARM64 names, else Debian 13's ipxe-arm64.efi, fetched
+ * once into `cacheDir`.
+ */
+export async function arm64Ipxe(cacheDir: string, signal?: AbortSignal): Promise<string> {
+  const named = process.env.NETBOOT_COMPOSER_IPXE_ARM64;
+  if (named) {
+    if (!(await exists(named))) {
+      throw new NetbootError(
+        `NETBOOT_COMPOSER_IPXE_ARM64 names ${named}, which does not exist; name an arm64 iPXE (ipxe-arm64.efi).`,
+      );
+    }
+    return named;
+  }
+  const root = await arm64Packages(cacheDir, 'ipxe', signal);
+  const loader = join(root, 'usr', 'lib', 'ipxe', 'ipxe-arm64.efi');
+  if (!(await exists(loader))) {
+    throw new NetbootError(`Debian's ipxe package has no ipxe-arm64.efi (looked in ${root}).`);
+  }
+  return loader;
 }

@@ -8,9 +8,10 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Arch } from '../../shared/types.ts';
-import { arm64Packages } from '../base/debian-arm64.ts';
+import { arm64Ipxe } from '../base/debian-arm64.ts';
 import { NetbootError } from '../base/errors.ts';
 import { exists } from '../base/fsutil.ts';
+import { readImageRecord } from '../media/usb-image.ts';
 import type { UefiFiles } from './firmware.ts';
 
 /** Where distributions keep QEMU's firmware descriptors (docs/interop/firmware.json), in QEMU's order. */
@@ -23,9 +24,23 @@ const AAVMF_CANDIDATES: [code: string, vars: string][] = [
   ['/usr/share/edk2/aarch64/QEMU_CODE.fd', '/usr/share/edk2/aarch64/QEMU_VARS.fd'],
 ];
 
-/** The architecture of a boot folder, from its kernel's name (Image: aarch64). */
-export async function bootFolderArch(dir: string): Promise<Arch> {
-  return (await exists(join(dir, 'Image'))) && !(await exists(join(dir, 'bzImage'))) ? 'aarch64-linux' : 'x86_64-linux';
+/**
+ * The architecture of what a test boot boots: a boot folder's, from its
+ * kernel's name (Image: aarch64), or a USB image's, from the loader its
+ * record lists (EFI/BOOT/BOOTAA64.EFI: aarch64). x86_64 otherwise.
+ */
+export async function bootArch(medium: { dir?: string | undefined; usbImage?: string | undefined }): Promise<Arch> {
+  if (medium.dir !== undefined) {
+    const dir = medium.dir;
+    return (await exists(join(dir, 'Image'))) && !(await exists(join(dir, 'bzImage')))
+      ? 'aarch64-linux'
+      : 'x86_64-linux';
+  }
+  if (medium.usbImage === undefined) return 'x86_64-linux';
+  const record = await readImageRecord(medium.usbImage).catch(() => undefined);
+  return record?.files.includes('EFI/BOOT/BOOTAA64.EFI') && !record.files.includes('EFI/BOOT/BOOTX64.EFI')
+    ? 'aarch64-linux'
+    : 'x86_64-linux';
 }
 
 interface FirmwareDescriptor {
@@ -64,10 +79,9 @@ async function aavmfFromDescriptors(): Promise<[string, string] | undefined> {
 
 /**
  * AAVMF (without Secure Boot) and, for a netboot, the arm64 iPXE that
- * AAVMF's own PXE loads (its virtio driver: no option ROM). NETBOOT_COMPOSER_AAVMF_CODE
- * and NETBOOT_COMPOSER_AAVMF_VARS name files to use instead;
- * NETBOOT_COMPOSER_IPXE_ARM64 an arm64 iPXE (an EFI program) to chainload
- * instead of Debian's, fetched into `cacheDir`.
+ * AAVMF's own PXE loads (its virtio driver: no option ROM), see arm64Ipxe.
+ * NETBOOT_COMPOSER_AAVMF_CODE and NETBOOT_COMPOSER_AAVMF_VARS name files to
+ * use instead.
  */
 export async function findAavmfFiles(
   cacheDir: string,
@@ -97,23 +111,6 @@ export async function findAavmfFiles(
     );
   }
   if (!netboot) return { code: aavmf[0], vars: aavmf[1] };
-  let chainload = env.NETBOOT_COMPOSER_IPXE_ARM64;
-  if (chainload) {
-    if (!(await exists(chainload))) {
-      throw new NetbootError(
-        `NETBOOT_COMPOSER_IPXE_ARM64 names ${chainload}, which does not exist; name an arm64 iPXE (ipxe-arm64.efi).`,
-      );
-    }
-  } else chainload = await arm64Ipxe(cacheDir, signal);
+  const chainload = await arm64Ipxe(cacheDir, signal);
   return { code: aavmf[0], vars: aavmf[1], chainload };
-}
-
-/** iPXE for arm64 UEFI: Debian 13's ipxe-arm64.efi, fetched once into `cacheDir`. */
-export async function arm64Ipxe(cacheDir: string, signal?: AbortSignal): Promise<string> {
-  const root = await arm64Packages(cacheDir, 'ipxe', signal);
-  const loader = join(root, 'usr', 'lib', 'ipxe', 'ipxe-arm64.efi');
-  if (!(await exists(loader))) {
-    throw new NetbootError(`Debian's ipxe package has no ipxe-arm64.efi (looked in ${root}).`);
-  }
-  return loader;
 }

@@ -20,7 +20,7 @@ import { DEMO_MARKER } from '../media/markers.ts';
 import { isSafeName, linkOnTheWay } from '../media/record.ts';
 import { readBootFolderFiles } from '../media/read-folder.ts';
 import { finishInterruptedCommit } from '../media/journal.ts';
-import { bootFolderArch, findAavmfFiles } from './aarch64.ts';
+import { bootArch, findAavmfFiles } from './aarch64.ts';
 import { cleanConsoleLine } from './console.ts';
 import { CHAINLOAD_AUTOEXEC, chainloadLoopIn, findUefiFiles } from './firmware.ts';
 import { chooseAccel, kvmFailureIn, rememberKvmUnusable, serconFile } from './kvm.ts';
@@ -40,8 +40,7 @@ export interface TestBootOptions {
   firmware?: Firmware | undefined;
   /**
    * The machine to boot on: x86_64 (QEMU's pc) or aarch64 (QEMU's virt with
-   * AAVMF, under TCG). Default: a boot folder's own (its kernel is Image on
-   * aarch64), x86_64 for a USB image.
+   * AAVMF, under TCG). Default: the boot folder's or USB image's own (see bootArch).
    */
   arch?: Arch | undefined;
   /** Where an aarch64 netboot's arm64 iPXE is fetched to and kept; default {@link defaultCacheDir}. */
@@ -121,7 +120,7 @@ export async function testBoot(options: TestBootOptions): Promise<TestBootResult
   if ((options.dir === undefined) === (options.usbImage === undefined)) {
     throw new NetbootError('Give a boot folder or a USB image to test-boot, one of them.');
   }
-  const arch = options.arch ?? (options.dir !== undefined ? await bootFolderArch(options.dir) : 'x86_64-linux');
+  const arch = options.arch ?? (await bootArch(options));
   const aarch64 = arch === 'aarch64-linux';
   const firmware = options.firmware ?? (aarch64 ? 'uefi' : 'bios');
   if (aarch64 && firmware !== 'uefi') {

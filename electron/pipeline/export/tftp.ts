@@ -16,9 +16,11 @@ import { SCRIPT_NAME } from '../../shared/boot-folder.ts';
 import { subdirProblem, TFTP_SLOW_BYTES } from '../../shared/export-spec.ts';
 import { formatBytes } from '../../shared/progress.ts';
 import type { ExportNote, ExportSummary, OutputFile } from '../../shared/types.ts';
+import { arm64Ipxe } from '../base/debian-arm64.ts';
+import { defaultCacheDir } from '../base/dirs.ts';
 import { isAbort, NetbootError } from '../base/errors.ts';
 import { exists } from '../base/fsutil.ts';
-import { findIpxeLoaders, IPXE_PACKAGE, type LoaderName } from '../base/ipxe-loaders.ts';
+import { findIpxeLoaders, IPXE_PACKAGE } from '../base/ipxe-loaders.ts';
 import type { OutDir } from '../media/out-dir.ts';
 import {
   commentText,
@@ -46,6 +48,8 @@ import {
 export { TFTP_SLOW_BYTES };
 
 export const PROXY_SNIPPET = 'dnsmasq-proxy-dhcp.conf';
+/** The loader arm64 UEFI firmware (DHCP client architecture 11) gets: iPXE with its own drivers, from Debian 13. */
+export const ARM64_LOADER = 'ipxe-arm64.efi';
 export const FULL_SNIPPET = 'dnsmasq-full-dhcp.conf';
 
 /** Which loader each kind of firmware gets, from those available. */
@@ -54,7 +58,7 @@ export function loaderRoutes(
   available: ReadonlySet<string>,
 ): { routes: LoaderRoute[]; wanted: string[] } {
   if (arch === 'aarch64-linux') {
-    const file = 'snponly-arm64.efi';
+    const file = ARM64_LOADER;
     return { routes: [{ tag: 'efi-arm64', label: 'UEFI', archs: [11], csas: ['ARM64_EFI'], file }], wanted: [file] };
   }
   const uefi = available.has('snponly.efi') || !available.has('ipxe.efi') ? 'snponly.efi' : 'ipxe.efi';
@@ -109,7 +113,16 @@ export async function exportTftp(
   const inBoot = (name: string): string => (subdir === undefined ? name : `${subdir}/${name}`);
 
   const network = findNetwork();
-  const found = findIpxeLoaders();
+  const found: Partial<Record<string, string>> = findIpxeLoaders();
+  let arm64Problem: string | undefined;
+  if (source.arch === 'aarch64-linux') {
+    // Fetched once from Debian into the cache (debian-arm64.ts); without it the export still works.
+    found[ARM64_LOADER] = await arm64Ipxe(defaultCacheDir(), hooks.signal).catch((error: unknown) => {
+      if (isAbort(error, hooks.signal)) throw exportCanceled();
+      arm64Problem = error instanceof Error ? error.message : String(error);
+      return undefined;
+    });
+  }
   const { routes, wanted } = loaderRoutes(source.arch, new Set(Object.keys(found)));
   // The root first, then the subfolder: two exports into one root take their locks in the same order.
   const root = await openExportDir(spec.dir, hooks);
@@ -141,7 +154,7 @@ export async function exportTftp(
       [FULL_SNIPPET, fullDhcpSnippet(snippetInput)],
     ];
     const loaders = wanted.flatMap((name) => {
-      const path = found[name as LoaderName];
+      const path = found[name];
       return path === undefined ? [] : [{ name, path }];
     });
     await boot.claim([...source.files.map((f) => f.name), ...snippets.map(([name]) => name)]);
@@ -170,7 +183,7 @@ export async function exportTftp(
     if (boot !== root) await boot.commit(source.info);
     // What the build said goes with the boot files; a shared root keeps its own.
     await root.commit(boot === root ? source.info : root.recordedInfo());
-    notes.push(...loaderNotes(source, missing, routes, spec.dir));
+    notes.push(...loaderNotes(source, missing, routes, spec.dir, arm64Problem));
   } catch (error) {
     await boot.discard();
     await root.discard();
@@ -214,13 +227,19 @@ export async function exportTftp(
   return { kind: 'tftp', dir: spec.dir, files, notes };
 }
 
-function loaderNotes(source: BootSource, missing: string[], routes: LoaderRoute[], dir: string): ExportNote[] {
+function loaderNotes(
+  source: BootSource,
+  missing: string[],
+  routes: LoaderRoute[],
+  dir: string,
+  arm64Problem: string | undefined,
+): ExportNote[] {
   if (missing.length === 0) return [];
   if (source.arch === 'aarch64-linux') {
     return [
       {
         level: 'warning',
-        message: `Netboot Composer has no iPXE loader for 64-bit ARM: put an arm64 build of iPXE's snponly.efi into ${dir} as ${routes[0]!.file}, or netboot only machines whose firmware runs iPXE itself.`,
+        message: `No iPXE loader for 64-bit ARM could be had (${arm64Problem ?? 'not found'}): put an arm64 build of iPXE into ${dir} as ${routes[0]!.file} and export again, or netboot only machines whose firmware runs iPXE itself.`,
       },
     ];
   }
