@@ -54,7 +54,8 @@ export const systemSourceSchema = z.discriminatedUnion('kind', [
         .regex(/^[A-Za-z0-9_][A-Za-z0-9_.'-]*$/, 'a nixosConfigurations name'),
     })
     .strict(),
-  z.object({ kind: z.literal('demo') }).strict(),
+  // The aarch64 demo: Debian's arm64 kernel and busybox (the x86_64 one without arch).
+  z.object({ kind: z.literal('demo'), arch: z.enum(ARCHES).optional() }).strict(),
 ]);
 
 const level = z.number().int().min(0).max(22).optional();

@@ -11,6 +11,7 @@ import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises
 import { join } from 'node:path';
 import { NetbootError } from './errors.ts';
 import { exists, makeFolder } from './fsutil.ts';
+import { takeLock } from './lock.ts';
 import { runTool } from './tools.ts';
 
 /** What can be fetched, each an unpacked folder of its own. */
@@ -84,8 +85,19 @@ async function aptState(cacheDir: string, suite: string, signal?: AbortSignal): 
 export async function arm64Packages(cacheDir: string, set: Arm64Set, signal?: AbortSignal): Promise<string> {
   const suite = set === 'ipxe' ? IPXE_SUITE : await debianSuite();
   const root = join(cacheDir, 'debian-arm64', `${set}-${suite}`);
-  if ((await stat(join(root, '.complete')).catch(() => undefined))?.isFile()) return root;
+  const complete = async (): Promise<boolean> =>
+    (await stat(join(root, '.complete')).catch(() => undefined))?.isFile() === true;
+  if (await complete()) return root;
+  // One fetch at a time (apt's own lock would fail a second one): the app and the CLI may both fetch.
+  await makeFolder(join(cacheDir, 'debian-arm64'));
+  const lock = join(cacheDir, 'debian-arm64', '.fetch.lock');
+  if (!(await takeLock(lock, 10 * 60_000, signal))) {
+    throw new NetbootError(
+      `Another process has been fetching Debian's arm64 packages into ${cacheDir} for 10 minutes; wait for it, or remove ${lock} if none is running.`,
+    );
+  }
   try {
+    if (await complete()) return root;
     const options = await aptState(cacheDir, suite, signal);
     let packages: string[];
     if (set === 'system') {
@@ -130,6 +142,8 @@ export async function arm64Packages(cacheDir: string, set: Arm64Set, signal?: Ab
       );
     }
     throw error;
+  } finally {
+    await rm(lock, { force: true });
   }
 }
 
