@@ -5,11 +5,12 @@
  * pipeline (test/helpers/app-harness.ts; only the Electron module is mocked):
  * the aarch64 demo is chosen, the architecture follows it, the build makes
  * Image, and the Result step's Test boot netboots it under QEMU's aarch64
- * UEFI (BIOS is not offered) to the PASS banner with the demo's marker.
+ * UEFI (BIOS is not offered) to the PASS banner with the demo's marker
+ * (docs/screenshots/test-boot-aarch64.png).
  * The app's cache is the one test/e2e/aarch64-boot.test.ts keeps, so the
  * arm64 packages are fetched from Debian only once.
  */
-import { mkdir, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +18,6 @@ import { DEMO_MARKER } from '../../electron/pipeline/media/markers.ts';
 import { buildRenderer, launchChromium, openApp, type AppHarness } from '../helpers/app-harness.ts';
 import { qemuProcessesFor, ROOT, STATE_DIR, tempDir } from '../helpers/fixtures.ts';
 
-const SHOTS = join(ROOT, 'test-results', 'app');
 const ARM64_CACHE = join(STATE_DIR, 'aarch64-cache');
 
 let browser: Browser;
@@ -28,7 +28,6 @@ beforeAll(async () => {
   pageDir = await tempDir('nbc-page-');
   await buildRenderer(pageDir);
   browser = await launchChromium();
-  await mkdir(SHOTS, { recursive: true });
 });
 
 afterAll(async () => {
@@ -79,7 +78,8 @@ describe('the aarch64 demo in the app', () => {
       value: { passed: true, firmware: 'uefi', accel: 'tcg' },
     });
     expect(qemuProcessesFor(outDir)).toEqual([]);
-    await page.screenshot({ path: join(SHOTS, 'test-boot-aarch64.png') });
+    // The README shows it.
+    await page.screenshot({ path: join(ROOT, 'docs', 'screenshots', 'test-boot-aarch64.png') });
     expect(app.pageErrors).toEqual([]);
   }, 900_000);
 });
