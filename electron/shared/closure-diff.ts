@@ -93,9 +93,9 @@ export function lineDiff(before: string, after: string): ScriptLine[] {
       lines.push({ kind: 'same', text: a[i]! });
       i++;
       j++;
-    } else if (j < b.length && (i === a.length || common[i]![j + 1]! >= common[i + 1]![j]!)) {
-      lines.push({ kind: 'added', text: b[j++]! });
-    } else lines.push({ kind: 'removed', text: a[i++]! });
+    } else if (i < a.length && (j === b.length || common[i + 1]![j]! >= common[i]![j + 1]!)) {
+      lines.push({ kind: 'removed', text: a[i++]! });
+    } else lines.push({ kind: 'added', text: b[j++]! });
   }
   return lines;
 }

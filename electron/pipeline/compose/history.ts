@@ -2,7 +2,7 @@
  * The builds of each system, kept so the next build can say what changed
  * (electron/shared/closure-diff.ts): per system, the last build's snapshot
  * and the one before it whose toplevel differed. One small JSON file per
- * system in the cache folder, `history/NAME.json`, written whole (a
+ * system in the cache folder, `history/NAME-HASH.json`, written whole (a
  * temporary file renamed into place), shared by the app and the CLI like the
  * cache itself.
  *
@@ -10,12 +10,12 @@
  * `nixos-system-myhost-25.11.20251130.abc` is `nixos-system-myhost`.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { pathName, type ClosureFacts } from '../../shared/closure-map.ts';
 import { diffClosures, snapshotOf, type BuildSnapshot, type ClosureDiff } from '../../shared/closure-diff.ts';
 import { errnoCode, makeFolder } from '../base/fsutil.ts';
-import { writeFileWhole } from '../media/record.ts';
+import { alive } from '../base/lock.ts';
 
 interface HistoryFile {
   tool: 'netboot-composer-history';
@@ -110,9 +110,31 @@ export async function recordBuild(
     previous,
   };
   const path = historyFile(cacheDir, system);
-  await makeFolder(join(path, '..'));
-  await writeFileWhole(join(path, '..'), path.slice(path.lastIndexOf('/') + 1), `${JSON.stringify(file)}\n`);
+  await writeWhole(path, `${JSON.stringify(file)}\n`);
   return previous;
+}
+
+/**
+ * Write `text` to `file` whole: a temporary file beside it, `.NAME.PID.partial`,
+ * renamed into place. Those a killed process left are removed first.
+ */
+async function writeWhole(file: string, text: string): Promise<void> {
+  const dir = dirname(file);
+  await makeFolder(dir);
+  for (const name of await readdir(dir)) {
+    const pid = /^\..+\.(\d+)\.partial$/.exec(name)?.[1];
+    if (pid !== undefined && Number(pid) !== process.pid && !alive(Number(pid))) {
+      await rm(join(dir, name), { force: true });
+    }
+  }
+  const temp = join(dir, `.${basename(file)}.${process.pid}.partial`);
+  try {
+    await writeFile(temp, text);
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
 }
 
 /** What changed since the build before `facts`'s, or undefined when there is none. */
