@@ -156,4 +156,5 @@ export const requestSchemas = {
         .optional(),
     })
     .strict(),
+  'closure:inspect': z.object({ dir: absolutePath }).strict(),
 } satisfies { [C in InvokeChannel]: z.ZodType };
