@@ -24,7 +24,7 @@ import { WhyChain } from './WhyChain.tsx';
 import '../closure.css';
 
 const WIDTH = 960;
-const HEIGHT = 360;
+const HEIGHT = 300;
 const GROUP_LABEL = 18;
 /** Colours of the groups, from style.css (--map-0 to --map-7, per theme). */
 const COLOURS = 8;

@@ -16,9 +16,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_MARKER } from '../../electron/pipeline/media/markers.ts';
 import { buildRenderer, launchChromium, openApp, type AppHarness } from '../helpers/app-harness.ts';
-import { qemuProcessesFor, ROOT, tempDir } from '../helpers/fixtures.ts';
-
-const SHOTS = join(ROOT, 'test-results', 'app');
+import { qemuProcessesFor, tempDir } from '../helpers/fixtures.ts';
+import { readmeShot, saveShot, SHOTS } from '../helpers/screenshots.ts';
 
 let browser: Browser;
 let pageDir: string;
@@ -95,7 +94,7 @@ describe('test boot in the app, with real QEMU', () => {
     expect(await timer.textContent()).not.toBe(early);
     expect(await panel.getByRole('button', { name: 'Stop' }).isEnabled()).toBe(true);
     expect(qemuProcessesFor(outDir)).toHaveLength(1);
-    await page.screenshot({ path: join(SHOTS, 'test-boot-console.png') });
+    await readmeShot(page, 'test-boot-live');
 
     // The verdict: PASS and the line that proves stage 2 verified the store.
     const banner = panel.locator('.banner-success');
@@ -128,7 +127,7 @@ describe('test boot in the app, with real QEMU', () => {
     expect(terminal.font).toContain('monospace');
     expect(terminal.adopted).toBeGreaterThanOrEqual(3);
     expect(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).toEqual([]);
-    await page.screenshot({ path: join(SHOTS, 'test-boot-pass.png') });
+    await readmeShot(page, 'test-boot');
     expect(app.pageErrors).toEqual([]);
   });
 
@@ -162,7 +161,7 @@ describe('test boot in the app, with real QEMU', () => {
       value: { passed: true, firmware: 'uefi' },
     });
     expect(qemuProcessesFor(image)).toEqual([]);
-    await page.screenshot({ path: join(SHOTS, 'test-boot-usb-uefi.png') });
+    await readmeShot(page, 'test-boot-usb-uefi');
     expect(app!.pageErrors).toEqual([]);
   });
 
@@ -194,7 +193,7 @@ describe('test boot in the app, with real QEMU', () => {
       await expect.poll(() => screenText(page), { timeout: 60_000, interval: 250 }).toMatch(/\S/);
       await expect.poll(() => qemuProcessesFor(outDir).length, { timeout: 30_000 }).toBe(1);
       expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
-      await page.screenshot({ path: join(SHOTS, 'small-dark-6-test-boot.png') });
+      await readmeShot(page, 'small-dark-6-test-boot');
 
       const stopped = performance.now();
       await page.keyboard.press('Enter');
@@ -209,7 +208,7 @@ describe('test boot in the app, with real QEMU', () => {
       expect(await panel.getByRole('button', { name: 'Close' }).evaluate((b) => b === document.activeElement)).toBe(
         true,
       );
-      await page.screenshot({ path: join(SHOTS, 'small-dark-7-test-boot-stopped.png') });
+      await saveShot(page, 'small-dark-7-test-boot-stopped');
       // The read-only console takes focus (to scroll it) and lets Tab move on.
       const focused = () => page.evaluate(() => document.activeElement?.className ?? '');
       await page.keyboard.press('Tab');
