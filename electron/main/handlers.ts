@@ -34,7 +34,7 @@ import { build, resolveSystem } from '../pipeline/compose/build.ts';
 import { cacheStats, pruneCache } from '../pipeline/compose/cache.ts';
 import { defaultCacheDir } from '../pipeline/base/dirs.ts';
 import { queryClosure } from '../pipeline/compose/closure.ts';
-import { factsOfBootFolder } from '../pipeline/compose/closure-facts.ts';
+import { factsOfBootFolder, factsOfToplevel } from '../pipeline/compose/closure-facts.ts';
 import { diffWithPrevious, recordBuild } from '../pipeline/compose/history.ts';
 import { CanceledError, NetbootError } from '../pipeline/base/errors.ts';
 import { DEFAULT_EXPECT, testBoot } from '../pipeline/boot/test-boot.ts';
@@ -337,8 +337,9 @@ export class MainHandlers {
       return cacheStats(this.cacheDir, limit);
     },
 
-    'closure:inspect': async ({ dir }): Promise<ClosureReport> => {
-      const facts = await factsOfBootFolder(dir);
+    'closure:inspect': async (request): Promise<ClosureReport> => {
+      if ('toplevel' in request) return { facts: await factsOfToplevel(request.toplevel) };
+      const facts = await factsOfBootFolder(request.dir);
       return { facts, diff: await diffWithPrevious(this.cacheDir, facts) };
     },
   };

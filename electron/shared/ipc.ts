@@ -183,8 +183,12 @@ export interface InvokeChannels {
   'settings:set': { request: Partial<Settings>; response: Settings };
   'cache:stats': { request: Record<string, never>; response: CacheSummary };
   'cache:prune': { request: { maxBytes?: number | undefined }; response: CacheSummary };
-  /** The closure of the boot folder `dir` (registration, packed sizes) and the diff with the build before it. */
-  'closure:inspect': { request: { dir: string }; response: ClosureReport };
+  /**
+   * The closure of the boot folder `dir` (registration, packed sizes) and the
+   * diff with the build before it; or of the system `toplevel` (from Nix, no
+   * packed sizes, no diff), for the Build step while it packs.
+   */
+  'closure:inspect': { request: { dir: string } | { toplevel: string }; response: ClosureReport };
 }
 
 export type InvokeChannel = keyof InvokeChannels;

@@ -116,6 +116,42 @@ export function SizeMap() {
   );
 }
 
+/**
+ * The Build step's map, once the closure is known: from Nix while the build
+ * packs (unpacked sizes), from the boot folder once it is done (packed ones).
+ */
+export function BuildSizeMap() {
+  const summary = useApp((s) => s.summary);
+  const buildClosure = useApp((s) => s.buildClosure);
+  const loadBuildClosure = useApp((s) => s.loadBuildClosure);
+  const outcome = useApp((s) => s.outcome);
+  const closure = useApp((s) => s.closure);
+  const buildStatus = useApp((s) => s.buildStatus);
+  const loadClosure = useApp((s) => s.loadClosure);
+  useEffect(() => {
+    void loadBuildClosure();
+  }, [summary, loadBuildClosure]);
+  useEffect(() => {
+    if (buildStatus === 'done') void loadClosure();
+  }, [buildStatus, outcome, loadClosure]);
+  const built = buildStatus === 'done' && closure?.status === 'ready' && closure.forOutcome === outcome;
+  const facts = built ? closure.report?.facts : buildClosure?.facts;
+  return (
+    <div className="card map-card">
+      <div className="card-title-row">
+        <h3 id="map-title">What the image is made of</h3>
+      </div>
+      {facts && facts.toplevel === summary?.system.toplevel ? (
+        <MapBody facts={facts} />
+      ) : buildClosure?.status === 'failed' ? (
+        <p className="muted">The size map could not be read: {buildClosure.error?.message}</p>
+      ) : (
+        <p className="muted">Reading the closure…</p>
+      )}
+    </div>
+  );
+}
+
 function MapBody({ facts }: { facts: ClosureFacts }) {
   const selectedPath = useApp((s) => s.selectedPath);
   const selectPath = useApp((s) => s.selectPath);
@@ -156,7 +192,8 @@ function MapBody({ facts }: { facts: ClosureFacts }) {
       <p className="muted">
         {totals.paths} store paths, {formatBytes(totals.narSize)} unpacked
         {totals.packedBytes === undefined ? '' : `, ${formatBytes(totals.packedBytes)} packed`}. Each tile is a store
-        path, its area its packed size; grouped by what the system refers to directly.
+        path, its area its {totals.packedBytes === undefined ? 'unpacked' : 'packed'} size; grouped by what the system
+        refers to directly.
       </p>
       <svg
         className="size-map"

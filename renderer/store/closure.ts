@@ -2,7 +2,8 @@
  * The closure slice: what the last build's boot folder is made of (read
  * once per build through `closure:inspect`: the registration and packed
  * sizes, and the diff with the build of the same system before it), and the
- * store path selected on the size map. Its interface is in state.ts.
+ * store path selected on the size map; and, for the Build step while it
+ * packs, the chosen system's closure from Nix. Its interface is in state.ts.
  */
 import type { NetbootApi } from '../../electron/shared/ipc.ts';
 import { call } from './shared.ts';
@@ -24,6 +25,22 @@ export function createClosureSlice(api: NetbootApi, set: SetState, get: GetState
         closure: answer.ok
           ? { status: 'ready', forOutcome: outcome, report: answer.value }
           : { status: 'failed', forOutcome: outcome, error: answer.error },
+      });
+    },
+
+    buildClosure: undefined,
+
+    async loadBuildClosure() {
+      const toplevel = get().summary?.system.toplevel;
+      const current = get().buildClosure;
+      if (toplevel === undefined || (current?.toplevel === toplevel && current.status !== 'failed')) return;
+      set({ buildClosure: { status: 'loading', toplevel } });
+      const answer = await call(() => api.closureInspect({ toplevel }));
+      if (get().buildClosure?.toplevel !== toplevel) return;
+      set({
+        buildClosure: answer.ok
+          ? { status: 'ready', toplevel, facts: answer.value.facts }
+          : { status: 'failed', toplevel, error: answer.error },
       });
     },
 

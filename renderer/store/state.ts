@@ -19,6 +19,7 @@ import type {
   Settings,
   SystemSummary,
 } from '../../electron/shared/ipc.ts';
+import type { ClosureFacts } from '../../electron/shared/closure-map.ts';
 import type { PathState } from '../../electron/shared/progress.ts';
 import type {
   Accel,
@@ -211,6 +212,11 @@ export interface ClosureSlice {
   closure:
     | { status: 'loading' | 'ready' | 'failed'; forOutcome: BuildOutcome; report?: ClosureReport; error?: ErrorInfo }
     | undefined;
+  /** The closure of the system being built, from Nix (no packed sizes yet): the Build step's map. */
+  buildClosure:
+    { status: 'loading' | 'ready' | 'failed'; toplevel: string; facts?: ClosureFacts; error?: ErrorInfo } | undefined;
+  /** Read the closure of the chosen system for the Build step, unless it is read already. */
+  loadBuildClosure(): Promise<void>;
   /** The store path selected on the size map (its why-chains are shown). */
   selectedPath: string | undefined;
   /** Read the closure of the current outcome's boot folder, unless it is read already. */

@@ -176,6 +176,11 @@ describe('the size map, why-chains and the diff, in Chromium with the real handl
     await saveShot(page, 'closure-result-dark');
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
     expect(await page.evaluate(() => (window as unknown as { __violations: string[] }).__violations)).toEqual([]);
+    // The Build step shows the same map, with the packed sizes once the build is done.
+    await page.getByRole('button', { name: 'Build', exact: true }).click();
+    await page.getByRole('heading', { name: 'Built' }).waitFor();
+    expect(await page.locator('.map-card .map-tile').count()).toBe(after.nodes.length);
+    expect(await page.locator('.map-card').textContent()).toContain('its area its packed size');
     expect(app.pageErrors).toEqual([]);
   });
 });
