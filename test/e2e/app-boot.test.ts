@@ -76,7 +76,8 @@ describe('test boot in the app, with real QEMU', () => {
     await page.getByRole('button', { name: 'Test boot' }).click();
     const panel = page.getByRole('region', { name: 'Test boot' });
     await panel.waitFor();
-    expect(await panel.locator('.badge').textContent()).toMatch(/^BIOS · netboot · \d+ MiB$/);
+    // The RAM comes with the boot's first event: wait for it rather than read the badge once.
+    await expect.poll(() => panel.locator('.badge').textContent()).toMatch(/^BIOS · netboot · \d+ MiB$/);
     // Acceleration, with the reason.
     await panel
       .getByTestId('accel')

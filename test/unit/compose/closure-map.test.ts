@@ -190,5 +190,10 @@ describe('the history of builds per system', () => {
     // A file that is not ours is started again, not trusted.
     await writeFile(file, '{"tool":"netboot-composer-history","system":"x"');
     expect(await recordBuild(cache, folder1)).toBeUndefined();
+    // What a killed writer left (its pid is gone) is removed by the next one.
+    const left = join(file, '..', `.${file.slice(file.lastIndexOf('/') + 1)}.999999999.partial`);
+    await writeFile(left, '{');
+    await recordBuild(cache, folder2);
+    expect(await readdir(join(file, '..'))).toEqual([file.slice(file.lastIndexOf('/') + 1)]);
   });
 });
