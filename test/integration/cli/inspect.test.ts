@@ -118,6 +118,29 @@ describe('netboot-composer inspect', () => {
     ]);
   });
 
+  it('reads the registration from a compressed manifest; packed sizes then stay unknown', async () => {
+    for (const compression of ['zstd', 'xz']) {
+      const out = join(await tempDir('nbc-inspect-z-'), 'boot');
+      const built = await runCli([
+        'build',
+        '--toplevel',
+        v1,
+        '--out',
+        out,
+        '--cache',
+        await tempDir('nbc-inspect-zc-'),
+        '--initrd-compression',
+        compression,
+      ]);
+      expect(built.code, built.stderr).toBe(0);
+      const { code, stdout } = await runCli(['inspect', '--dir', out, '--json']);
+      expect(code).toBe(0);
+      const [event] = jsonEvents(stdout) as Array<{ totals: { paths: number; packedBytes?: number } }>;
+      expect(event!.totals.paths, compression).toBe((await closureOf(v1)).length);
+      expect(event!.totals.packedBytes, compression).toBeUndefined();
+    }
+  });
+
   it.each([
     [[], 2, 'Give exactly one of --toplevel PATH (a built system) or --dir BOOT_FOLDER (a build).'],
     [['--dir', 'EMPTY', '--toplevel', '/nix/store/x'], 2, 'Give exactly one of --toplevel PATH'],
