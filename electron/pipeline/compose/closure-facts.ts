@@ -23,6 +23,9 @@ import { parseRegistration, queryClosure, RegistrationError, type RegisteredPath
 import { initrdFormat } from './inspect.ts';
 
 const HEADER = 110;
+/** What is read whole: a netboot.ipxe, and a compressed manifest (the registration of a huge closure is tens of MiB). */
+const MAX_SCRIPT_BYTES = 1024 * 1024;
+const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
 
 function toNodes(paths: RegisteredPath[], packed?: Map<string, number>): ClosureNode[] {
   return paths.map((p) => ({
@@ -69,6 +72,7 @@ async function walkCpio(readAt: ReadAt, total: number, onEntry: (entry: CpioHead
     const field = (i: number): number => parseInt(head.toString('ascii', 6 + i * 8, 14 + i * 8), 16);
     const size = field(6);
     const nameSize = field(11);
+    if (!(nameSize >= 1 && nameSize <= 4096) || !(size >= 0)) throw new Error(`not a cpio header at byte ${offset}`);
     const name = (await readAt(offset + HEADER, nameSize)).toString('utf8', 0, nameSize - 1);
     const dataStart = Math.ceil((offset + HEADER + nameSize) / 4) * 4;
     if (name !== 'TRAILER!!!') await onEntry({ name, size, dataStart });
@@ -118,8 +122,13 @@ export async function factsOfBootFolder(dir: string): Promise<ClosureFacts> {
       `${dir} holds no boot folder Netboot Composer made; give one a build wrote (--dir), or a system (--toplevel).`,
     );
   }
-  const script = await readFile(join(dir, SCRIPT_NAME), 'utf8').catch(() => '');
   const names = new Set(folder.files.map((f) => f.name));
+  // Only files the record lists (checked: plain files inside the folder, no link on the way).
+  const scriptFile = folder.files.find((f) => f.name === SCRIPT_NAME);
+  const script =
+    scriptFile && scriptFile.bytes <= MAX_SCRIPT_BYTES
+      ? await readFile(join(dir, SCRIPT_NAME), 'utf8').catch(() => '')
+      : '';
   const initrds = scriptInitrds(script).filter((n) => names.has(n));
   const packed = new Map<string, number>();
   let registration: string | undefined;
@@ -143,7 +152,11 @@ export async function factsOfBootFolder(dir: string): Promise<ClosureFacts> {
             registration = gunzipSync(await readAt(entry.dataStart, entry.size)).toString('utf8');
           }
         });
-      } else if (registration === undefined && name === 'manifest') {
+      } else if (
+        registration === undefined &&
+        name === 'manifest' &&
+        (await handle.stat()).size <= MAX_MANIFEST_BYTES
+      ) {
         const bytes = await unpacked(file);
         if (bytes) {
           await walkCpio(
