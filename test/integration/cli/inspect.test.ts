@@ -4,7 +4,7 @@
  * (test/fixtures/closure-map.nix): the figures are checked against Nix's
  * own sizes and the builds' own `done` events.
  */
-import { mkdir } from 'node:fs/promises';
+import { cp, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildMapped, narSizeOf } from '../../helpers/closure-map.ts';
@@ -139,6 +139,19 @@ describe('netboot-composer inspect', () => {
       expect(event!.totals.paths, compression).toBe((await closureOf(v1)).length);
       expect(event!.totals.packedBytes, compression).toBeUndefined();
     }
+  });
+
+  it('refuses in one sentence a boot folder whose nix-store initrd is not one it wrote', async () => {
+    const copy = join(await tempDir('nbc-inspect-bad-'), 'boot');
+    await cp(boot, copy, { recursive: true });
+    const file = join(copy, 'nix-store');
+    const { size } = await stat(file);
+    // The recorded size, so only the bytes tell: a cpio magic, then garbage.
+    await writeFile(file, Buffer.concat([Buffer.from('070701'), Buffer.alloc(size - 6, 'z')]));
+    const { code, stdout, stderr } = await runCli(['inspect', '--dir', copy]);
+    expect(code).toBe(1);
+    expect(stderr).toBe(`error: ${file} is not an initrd Netboot Composer wrote; build the system again.\n`);
+    expect(stdout).toBe('');
   });
 
   it.each([
