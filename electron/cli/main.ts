@@ -6,6 +6,7 @@
  *   test-boot  netboot a boot folder in QEMU and wait for a pattern
  *   demo       build the bundled demo system and boot it
  *   cache      show the cache's size and hit rate, or prune it
+ *   inspect    what an image is made of, and why a path is there
  *
  * Exit codes: 0 done, 1 failed, 2 bad usage, 130 interrupted (Ctrl-C),
  * 143 stopped by SIGTERM, 129 by SIGHUP.
@@ -19,6 +20,7 @@ import { runBuild } from './commands/build.ts';
 import { runCache } from './commands/cache.ts';
 import { runDemo } from './commands/demo.ts';
 import { runExport } from './commands/export.ts';
+import { runInspect } from './commands/inspect.ts';
 import { runTestBoot } from './commands/test-boot.ts';
 import { UsageError, type Context } from './context.ts';
 import { report } from './errors.ts';
@@ -28,7 +30,8 @@ const USAGE = `Usage:
   netboot-composer build (--toplevel PATH | --flake REF#NAME | --demo) --out DIR
         [--arch x86_64-linux|aarch64-linux] [--squashfs-compression NAME[:LEVEL]]
         [--initrd-compression NAME[:LEVEL]|none] [--cache DIR] [--cache-limit SIZE]
-        [--kernel-params "..."] [--jobs N] [--json] [--debug]
+        [--kernel-params "..."] [--jobs N] [--diff] [--json] [--debug]
+  netboot-composer inspect (--toplevel PATH | --dir BOOT_FOLDER) [--why NAME] [--top N] [--json]
   netboot-composer export --from BOOT_FOLDER (--folder DIR | --tftp DIR [--subdir NAME]
         | --http DIR --base-url URL | --usb-image FILE | --usb DIR) [--json] [--debug]
   netboot-composer test-boot (--dir BOOT_FOLDER | --usb-image FILE) [--firmware bios|uefi]
@@ -42,6 +45,11 @@ const USAGE = `Usage:
   build      Pack a NixOS system into a boot folder: kernel, initrd, manifest,
              nix-store and netboot.ipxe. Store paths packed before are reused
              from the cache (default ${defaultCacheDir()}).
+             --diff: what changed since the previous build of the same system
+             (paths added, removed, changed; RAM and download; netboot.ipxe).
+  inspect    What an image is made of: the biggest store paths, the totals,
+             the paths grouped by what pulled them in; --why NAME: the chains
+             of references from the system to NAME, the shortest first.
   export     Copy a boot folder where machines boot it from. --folder: the
              files as they are. --tftp: a TFTP root with the boot files (in
              --subdir NAME, so several systems can share the root), the iPXE
@@ -78,6 +86,7 @@ const COMMANDS: Record<string, (args: string[], context: Context) => Promise<num
   'test-boot': runTestBoot,
   demo: runDemo,
   cache: runCache,
+  inspect: runInspect,
 };
 
 /** Run the CLI with `argv` (without node and the script); resolves to the exit code. */

@@ -16,6 +16,7 @@ import type {
   BuildOptions,
   BuildOutcome,
   CacheSummary,
+  ClosureReport,
   Drive,
   FilePurpose,
   InvokeChannel,
@@ -33,6 +34,8 @@ import { build, resolveSystem } from '../pipeline/compose/build.ts';
 import { cacheStats, pruneCache } from '../pipeline/compose/cache.ts';
 import { defaultCacheDir } from '../pipeline/base/dirs.ts';
 import { queryClosure } from '../pipeline/compose/closure.ts';
+import { factsOfBootFolder, factsOfToplevel } from '../pipeline/compose/closure-facts.ts';
+import { diffWithPrevious, recordBuild } from '../pipeline/compose/history.ts';
 import { CanceledError, NetbootError } from '../pipeline/base/errors.ts';
 import { DEFAULT_EXPECT, testBoot } from '../pipeline/boot/test-boot.ts';
 import { testBootMemoryMiB } from '../pipeline/boot/memory.ts';
@@ -196,6 +199,8 @@ export class MainHandlers {
     await this.settings.set({ options });
     const { system, ...summary } = result;
     await this.settings.addRecent(source, system.name);
+    // Kept for the next build's diff; the boot folder is whole already, so a failure here costs only that.
+    await recordBuild(this.cacheDir, await factsOfBootFolder(outDir)).catch(() => undefined);
     return { ...summary, script: await readFile(join(outDir, SCRIPT_NAME), 'utf8') };
   }
 
@@ -333,6 +338,12 @@ export class MainHandlers {
       await pruneCache(this.cacheDir, maxBytes ?? limit);
       // Reported against the configured limit, not the size it was pruned to.
       return cacheStats(this.cacheDir, limit);
+    },
+
+    'closure:inspect': async (request): Promise<ClosureReport> => {
+      if ('toplevel' in request) return { facts: await factsOfToplevel(request.toplevel) };
+      const facts = await factsOfBootFolder(request.dir);
+      return { facts, diff: await diffWithPrevious(this.cacheDir, facts) };
     },
   };
 }

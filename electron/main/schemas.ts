@@ -157,4 +157,5 @@ export const requestSchemas = {
         .optional(),
     })
     .strict(),
+  'closure:inspect': z.union([z.object({ dir: absolutePath }).strict(), z.object({ toplevel: absolutePath }).strict()]),
 } satisfies { [C in InvokeChannel]: z.ZodType };

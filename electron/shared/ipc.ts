@@ -23,6 +23,8 @@ import type {
   SystemSource,
   TestBootResult,
 } from './types.ts';
+import type { ClosureDiff } from './closure-diff.ts';
+import type { ClosureFacts } from './closure-map.ts';
 import { DEFAULT_INITRD_COMPRESSION, DEFAULT_SQUASHFS_COMPRESSION } from './compression.ts';
 
 /** What the app shows about a system once it is resolved. */
@@ -86,6 +88,13 @@ export interface Settings {
 export interface BuildOutcome extends BuildSummary {
   /** The netboot.ipxe that was written. */
   script: string;
+}
+
+/** What a boot folder is made of (the size map, why-chains) and what changed since the build before it. */
+export interface ClosureReport {
+  facts: ClosureFacts;
+  /** Against the previous build of the same system; undefined when there is none. */
+  diff?: ClosureDiff | undefined;
 }
 
 /** A mounted removable drive (a USB stick or card), a target for an export. */
@@ -174,6 +183,12 @@ export interface InvokeChannels {
   'settings:set': { request: Partial<Settings>; response: Settings };
   'cache:stats': { request: Record<string, never>; response: CacheSummary };
   'cache:prune': { request: { maxBytes?: number | undefined }; response: CacheSummary };
+  /**
+   * The closure of the boot folder `dir` (registration, packed sizes) and the
+   * diff with the build before it; or of the system `toplevel` (from Nix, no
+   * packed sizes, no diff), for the Build step while it packs.
+   */
+  'closure:inspect': { request: { dir: string } | { toplevel: string }; response: ClosureReport };
 }
 
 export type InvokeChannel = keyof InvokeChannels;
@@ -198,6 +213,7 @@ export const INVOKE_CHANNELS = [
   'settings:set',
   'cache:stats',
   'cache:prune',
+  'closure:inspect',
 ] as const satisfies readonly InvokeChannel[];
 
 /** The one channel main pushes on: events of a job, addressed to the window that started it. */

@@ -3,6 +3,7 @@ import { formatBytes, formatDuration } from '../../electron/shared/progress.ts';
 import { useApp } from '../context.tsx';
 import type { PathRow } from '../store/index.ts';
 import { ErrorBanner } from './ErrorBanner.tsx';
+import { BuildSizeMap } from './SizeMap.tsx';
 
 type SortKey = 'name' | 'size' | 'state' | 'packed';
 type Filter = 'all' | 'active' | 'queued' | 'packed' | 'reused';
@@ -282,6 +283,7 @@ export function BuildStep() {
       {error ? <ErrorBanner error={error} title="The build failed" /> : null}
 
       <PathTable />
+      {total > 0 ? <BuildSizeMap /> : null}
       <LogPane />
     </section>
   );

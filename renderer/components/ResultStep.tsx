@@ -2,8 +2,10 @@ import { formatBytes } from '../../electron/shared/progress.ts';
 import { useApp } from '../context.tsx';
 import { previewScript } from '../store/index.ts';
 import { FileTable } from './FileTable.tsx';
+import { BuildDiff } from './BuildDiff.tsx';
 import { ExportCard } from './ExportCard.tsx';
 import { IpxePreview } from './IpxePreview.tsx';
+import { SizeMap } from './SizeMap.tsx';
 import { TestBootControls, TestBootPanel } from './TestBoot.tsx';
 
 /** Step 4: the script, the files, a test boot, the export. */
@@ -77,6 +79,11 @@ export function ResultStep() {
           </div>
           <ExportCard />
         </div>
+      </div>
+
+      <div className="closure-layout">
+        <SizeMap />
+        <BuildDiff />
       </div>
     </section>
   );

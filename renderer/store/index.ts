@@ -1,13 +1,13 @@
 /**
- * The page's state: one vanilla zustand store made of six slices (app,
- * system, options, build, result, boot), created by {@link createAppStore}
+ * The page's state: one vanilla zustand store made of seven slices (app,
+ * system, options, build, result, boot, closure), created by {@link createAppStore}
  * around the bridge to main, so each test gets its own. React reads it with
  * selectors; job events from main update it outside React (see
  * {@link connectJobEvents}).
  *
  * The files: state.ts, the state's shape (each slice's interface and the
  * types they hold, AppState, AppStore); shared.ts, the runtime helpers several
- * slices use; app.ts, system.ts, options.ts, build.ts, result.ts and boot.ts,
+ * slices use; app.ts, system.ts, options.ts, build.ts, result.ts, boot.ts and closure.ts,
  * a slice each (its creator, constants and pure helpers); events.ts, the
  * bridge. Slices import state.ts and shared.ts, never each other. This file
  * composes the slices and is the store's one entry point for the components
@@ -18,6 +18,7 @@ import type { NetbootApi } from '../../electron/shared/ipc.ts';
 import { createAppSlice } from './app.ts';
 import { createBootSlice } from './boot.ts';
 import { createBuildSlice } from './build.ts';
+import { createClosureSlice } from './closure.ts';
 import { createOptionsSlice } from './options.ts';
 import { createResultSlice } from './result.ts';
 import type { AppState, AppStore, StoreOptions } from './state.ts';
@@ -37,6 +38,7 @@ export type {
   BootStatus,
   BuildSlice,
   BuildView,
+  ClosureSlice,
   ExportDraft,
   ExportProblem,
   ExportState,
@@ -60,6 +62,7 @@ export function createAppStore(api: NetbootApi, storeOptions: StoreOptions = {})
       ...createBuildSlice(api, set, get, storeOptions, boot.applyBootEvent),
       ...createResultSlice(api, set, get),
       ...boot.slice,
+      ...createClosureSlice(api, set, get),
     };
   });
 }

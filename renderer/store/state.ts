@@ -1,6 +1,6 @@
 /**
  * The shape of the store's state: each slice's interface (app, system,
- * options, build, result, boot) and the types they hold, the composed
+ * options, build, result, boot, closure) and the types they hold, the composed
  * `AppState`, and the store's `set`, `get` and options as the creators receive
  * them. Types only, from electron/shared and zustand: every other file of the
  * store imports its types from here, and this file imports none of them.
@@ -11,6 +11,7 @@ import type {
   BuildOptions,
   BuildOutcome,
   CacheSummary,
+  ClosureReport,
   Drive,
   ErrorInfo,
   FlakeConfiguration,
@@ -18,6 +19,7 @@ import type {
   Settings,
   SystemSummary,
 } from '../../electron/shared/ipc.ts';
+import type { ClosureFacts } from '../../electron/shared/closure-map.ts';
 import type { PathState } from '../../electron/shared/progress.ts';
 import type {
   Accel,
@@ -203,7 +205,26 @@ export interface BootSlice {
 
 // The composed state, and the store around it.
 
-export type AppState = AppSlice & SystemSlice & OptionsSlice & BuildSlice & ResultSlice & BootSlice;
+// The closure slice (the size map, why-chains and the diff of the Result step).
+
+export interface ClosureSlice {
+  /** The report of the last build's boot folder, once read; `forOutcome` is the build it is of. */
+  closure:
+    | { status: 'loading' | 'ready' | 'failed'; forOutcome: BuildOutcome; report?: ClosureReport; error?: ErrorInfo }
+    | undefined;
+  /** The closure of the system being built, from Nix (no packed sizes yet): the Build step's map. */
+  buildClosure:
+    { status: 'loading' | 'ready' | 'failed'; toplevel: string; facts?: ClosureFacts; error?: ErrorInfo } | undefined;
+  /** Read the closure of the chosen system for the Build step, unless it is read already. */
+  loadBuildClosure(): Promise<void>;
+  /** The store path selected on the size map (its why-chains are shown). */
+  selectedPath: string | undefined;
+  /** Read the closure of the current outcome's boot folder, unless it is read already. */
+  loadClosure(): Promise<void>;
+  selectPath(path: string | undefined): void;
+}
+
+export type AppState = AppSlice & SystemSlice & OptionsSlice & BuildSlice & ResultSlice & BootSlice & ClosureSlice;
 export type AppStore = StoreApi<AppState>;
 
 /** The store's `set` and `get`, as each slice's creator receives them. */

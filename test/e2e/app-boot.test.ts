@@ -16,9 +16,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_MARKER } from '../../electron/pipeline/media/markers.ts';
 import { buildRenderer, launchChromium, openApp, type AppHarness } from '../helpers/app-harness.ts';
-import { qemuProcessesFor, ROOT, tempDir } from '../helpers/fixtures.ts';
-
-const SHOTS = join(ROOT, 'test-results', 'app');
+import { qemuProcessesFor, tempDir } from '../helpers/fixtures.ts';
+import { readmeShot, saveShot, SHOTS } from '../helpers/screenshots.ts';
 
 let browser: Browser;
 let pageDir: string;
@@ -77,7 +76,8 @@ describe('test boot in the app, with real QEMU', () => {
     await page.getByRole('button', { name: 'Test boot' }).click();
     const panel = page.getByRole('region', { name: 'Test boot' });
     await panel.waitFor();
-    expect(await panel.locator('.badge').textContent()).toMatch(/^BIOS · netboot · \d+ MiB$/);
+    // The RAM comes with the boot's first event: wait for it rather than read the badge once.
+    await expect.poll(() => panel.locator('.badge').textContent()).toMatch(/^BIOS · netboot · \d+ MiB$/);
     // Acceleration, with the reason.
     await panel
       .getByTestId('accel')
@@ -95,7 +95,7 @@ describe('test boot in the app, with real QEMU', () => {
     expect(await timer.textContent()).not.toBe(early);
     expect(await panel.getByRole('button', { name: 'Stop' }).isEnabled()).toBe(true);
     expect(qemuProcessesFor(outDir)).toHaveLength(1);
-    await page.screenshot({ path: join(SHOTS, 'test-boot-console.png') });
+    await readmeShot(page, 'test-boot-live');
 
     // The verdict: PASS and the line that proves stage 2 verified the store.
     const banner = panel.locator('.banner-success');
@@ -128,7 +128,7 @@ describe('test boot in the app, with real QEMU', () => {
     expect(terminal.font).toContain('monospace');
     expect(terminal.adopted).toBeGreaterThanOrEqual(3);
     expect(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).toEqual([]);
-    await page.screenshot({ path: join(SHOTS, 'test-boot-pass.png') });
+    await readmeShot(page, 'test-boot');
     expect(app.pageErrors).toEqual([]);
   });
 
@@ -162,7 +162,7 @@ describe('test boot in the app, with real QEMU', () => {
       value: { passed: true, firmware: 'uefi' },
     });
     expect(qemuProcessesFor(image)).toEqual([]);
-    await page.screenshot({ path: join(SHOTS, 'test-boot-usb-uefi.png') });
+    await readmeShot(page, 'test-boot-usb-uefi');
     expect(app!.pageErrors).toEqual([]);
   });
 
@@ -194,7 +194,7 @@ describe('test boot in the app, with real QEMU', () => {
       await expect.poll(() => screenText(page), { timeout: 60_000, interval: 250 }).toMatch(/\S/);
       await expect.poll(() => qemuProcessesFor(outDir).length, { timeout: 30_000 }).toBe(1);
       expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
-      await page.screenshot({ path: join(SHOTS, 'small-dark-6-test-boot.png') });
+      await readmeShot(page, 'small-dark-6-test-boot');
 
       const stopped = performance.now();
       await page.keyboard.press('Enter');
@@ -209,7 +209,7 @@ describe('test boot in the app, with real QEMU', () => {
       expect(await panel.getByRole('button', { name: 'Close' }).evaluate((b) => b === document.activeElement)).toBe(
         true,
       );
-      await page.screenshot({ path: join(SHOTS, 'small-dark-7-test-boot-stopped.png') });
+      await saveShot(page, 'small-dark-7-test-boot-stopped');
       // The read-only console takes focus (to scroll it) and lets Tab move on.
       const focused = () => page.evaluate(() => document.activeElement?.className ?? '');
       await page.keyboard.press('Tab');

@@ -15,10 +15,10 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findIpxeLoaders } from '../../electron/pipeline/base/ipxe-loaders.ts';
 import { buildRenderer, launchChromium, openApp, type AppHarness } from '../helpers/app-harness.ts';
-import { ROOT, tempDir } from '../helpers/fixtures.ts';
+import { tempDir } from '../helpers/fixtures.ts';
+import { readmeShot, saveShot, SHOTS } from '../helpers/screenshots.ts';
 
 const run = promisify(execFile);
-const SHOTS = join(ROOT, 'test-results', 'app');
 
 let browser: Browser;
 let pageDir: string;
@@ -33,10 +33,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
 });
-
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
-}
 
 /** Every data-state each store-path row has shown, in order, recorded in the page as React updates it. */
 async function recordRowStates(page: Page): Promise<void> {
@@ -95,12 +91,12 @@ describe('the app, in Chromium, with the real main-process handlers and pipeline
           cause: error,
         });
       });
-    await shot(page, '1-system');
+    await readmeShot(page, '1-system');
     await page.getByRole('button', { name: 'Use the demo system' }).click();
     const chosen = page.getByRole('article', { name: 'Chosen system' });
     await chosen.waitFor({ timeout: 240_000 });
     expect(await chosen.textContent()).toMatch(/nixos-system-demo-.*NixOS.*x86_64-linux.*Store paths\s*36/);
-    await shot(page, '2-system-chosen');
+    await saveShot(page, '2-system-chosen');
 
     // 2. Options: an architecture the system was not built for keeps Build disabled, with the reason.
     await page.getByRole('button', { name: 'Continue to options →' }).click();
@@ -112,7 +108,7 @@ describe('the app, in Chromium, with the real main-process handlers and pipeline
     await page.locator('.segmented label', { hasText: 'x86_64-linux' }).click();
     await page.getByLabel('Extra kernel parameters').fill('nbc.e2e=1 quiet');
     expect(await page.getByRole('button', { name: 'Build boot files' }).isEnabled()).toBe(true);
-    await shot(page, '3-options');
+    await readmeShot(page, '3-options');
 
     // 3. Build: every row starts queued and ends packed.
     await recordRowStates(page);
@@ -138,7 +134,7 @@ describe('the app, in Chromium, with the real main-process handlers and pipeline
     expect(await page.getByRole('table', { name: 'Boot files' }).textContent()).toMatch(
       /bzImage.*initrd.*manifest.*nix-store.*netboot\.ipxe/,
     );
-    await shot(page, '5-result');
+    await saveShot(page, '5-result');
     await page.getByRole('button', { name: 'Copy' }).click();
     await expect.poll(() => app.clipboard).toEqual([onDisk]);
 
@@ -174,7 +170,7 @@ describe('the app, in Chromium, with the real main-process handlers and pipeline
       kind: 'folder',
       dir: exportDir,
     });
-    await shot(page, '6-exported');
+    await readmeShot(page, '6-exported');
 
     // A TFTP export into a subfolder: the boot files, the iPXE loaders at the
     // root (byte-identical to the system's), the dnsmasq snippets, and notes
@@ -203,7 +199,7 @@ describe('the app, in Chromium, with the real main-process handlers and pipeline
     const notes = await exportCard.getByRole('list', { name: 'Notes' }).textContent();
     expect(notes).toContain('machines running iPXE load nixos/netboot.ipxe');
     expect(notes).toContain('nixos/dnsmasq-proxy-dhcp.conf');
-    await shot(page, '6b-exported-tftp');
+    await saveShot(page, '6b-exported-tftp');
     await exportCard.locator('.export-kinds label', { hasText: 'Folder' }).click();
     expect(await exportCard.getByRole('textbox', { name: 'Folder' }).inputValue()).toBe(exportDir);
 
@@ -212,7 +208,7 @@ describe('the app, in Chromium, with the real main-process handlers and pipeline
     await page.getByLabel('Squashfs compressor').selectOption('xz');
     await page.getByRole('button', { name: 'Build boot files' }).click();
     await page.locator('tr[data-state="packed"]').first().waitFor({ timeout: 120_000 });
-    await shot(page, '4-building');
+    await readmeShot(page, '4-building');
     await page.getByRole('button', { name: 'Cancel' }).click();
     await page.getByRole('heading', { name: 'Build canceled' }).waitFor({ timeout: 30_000 });
     expect(await mksquashfsUsing(cacheDir)).toEqual([]);
@@ -222,7 +218,7 @@ describe('the app, in Chromium, with the real main-process handlers and pipeline
     const cacheFiles = await run('find', [cacheDir, '-name', '.tmp-*']);
     expect(cacheFiles.stdout).toBe('');
     expect(app.handlers.runningJobs).toBe(0);
-    await shot(page, '7-canceled');
+    await saveShot(page, '7-canceled');
     expect(app.pageErrors).toEqual([]);
   });
 });
@@ -254,10 +250,10 @@ describe('the app at 1024×700, in the dark', () => {
       await page.getByRole('button', { name: 'Use the demo system' }).click();
       await page.getByRole('article', { name: 'Chosen system' }).waitFor({ timeout: 240_000 });
       expect(await noSideScroll()).toBe(true);
-      await shot(page, 'small-dark-1-system');
+      await readmeShot(page, 'small-dark-1-system');
       await page.getByRole('button', { name: 'Continue to options →' }).click();
       expect(await noSideScroll()).toBe(true);
-      await shot(page, 'small-dark-2-options');
+      await readmeShot(page, 'small-dark-2-options');
       await page.getByRole('button', { name: 'Build boot files' }).click();
       await page.getByRole('heading', { name: 'Boot files ready' }).waitFor({ timeout: 240_000 });
       expect(await noSideScroll()).toBe(true);
@@ -269,10 +265,10 @@ describe('the app at 1024×700, in the dark', () => {
       expect(await page.getByRole('radio', { name: /^NETBOOT/ }).isChecked()).toBe(true);
       expect(await page.getByRole('button', { name: 'Export', exact: true }).isEnabled()).toBe(true);
       expect(await noSideScroll()).toBe(true);
-      await shot(page, 'small-dark-4-result');
+      await readmeShot(page, 'small-dark-4-result');
       await page.getByRole('button', { name: 'Build', exact: true }).click();
       expect(await page.getByTestId('reused').textContent()).toBe('0 of 36 reused');
-      await shot(page, 'small-dark-3-build');
+      await readmeShot(page, 'small-dark-3-build');
       // Keyboard: Tab reaches the step buttons and Enter goes back to the result.
       await page.getByRole('button', { name: 'Result', exact: true }).focus();
       await page.keyboard.press('Enter');
@@ -281,7 +277,7 @@ describe('the app at 1024×700, in the dark', () => {
       await page.locator('.cache-chip summary').click();
       const chip = page.getByRole('group', { name: 'Cache' });
       expect(await chip.textContent()).toContain('The last build reused 0 of 36 paths (0%)');
-      await shot(page, 'small-dark-5-cache');
+      await readmeShot(page, 'small-dark-5-cache');
       expect((await run('find', [cacheDir, '-name', '*.sqsh'])).stdout.trim().split('\n')).toHaveLength(36);
       await page.getByRole('button', { name: 'Empty the cache' }).click();
       await page.getByText(/^Cache 0 B of 5\.0 GiB/).waitFor();

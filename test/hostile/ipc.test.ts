@@ -89,6 +89,7 @@ const empty = fc.constant({});
 
 const VALID: { [C in InvokeChannel]: fc.Arbitrary<Record<string, unknown>> } = {
   'app:info': empty,
+  'closure:inspect': fc.oneof(fc.record({ dir: absolutePath }), fc.record({ toplevel: absolutePath })),
   'system:resolve': fc.record({ jobId, source }),
   'flake:list': fc.record({ jobId, ref: fc.oneof(absolutePath, fc.constant('github:me/infra')) }),
   'build:start': fc.record({ jobId, source, options: buildOptions }),

@@ -44,6 +44,7 @@ const DEFAULTS: Answers = {
   'settings:set': () => ok(SETTINGS),
   'cache:stats': () => ok({ dir: '/cache', bytes: 0, entries: 0, limitBytes: 8 * 1024 ** 3 }),
   'drives:list': () => ok([]),
+  'closure:inspect': () => ok({ facts: { toplevel: '/nix/store/00000000000000000000000000000000-x', nodes: [] } }),
 };
 
 export function fakeApi(answers: Answers = {}): FakeApi {

@@ -3,14 +3,19 @@
  * into a boot folder, with progress on the terminal or as JSON lines.
  */
 import { parseArgs } from 'node:util';
+import { defaultCacheDir } from '../../pipeline/base/dirs.ts';
 import { build, type BuildRequest } from '../../pipeline/compose/build.ts';
+import { factsOfBootFolder } from '../../pipeline/compose/closure-facts.ts';
+import { recordBuild, systemKey } from '../../pipeline/compose/history.ts';
 import { parseInitrdCompression, parseSquashfsCompression } from '../../pipeline/compose/compression.ts';
 import { DEMO_STAGE1 } from '../../pipeline/compose/demo.ts';
 import { checkNix } from '../../pipeline/compose/nix-env.ts';
 import { parseFlakeArg } from '../../pipeline/compose/nix.ts';
+import { diffClosures, snapshotOf } from '../../shared/closure-diff.ts';
 import { kernelParamsProblem } from '../../shared/kernel-params.ts';
 import { ARCHES, type Arch, type BuildEvent, type DemoStage1, type SystemSource } from '../../shared/types.ts';
 import { positiveNumber, printJson, sizeOption, UsageError, type Context } from '../context.ts';
+import { diffText } from '../closure-text.ts';
 import { TerminalRenderer } from '../render.ts';
 
 export async function runBuild(args: string[], context: Context): Promise<number> {
@@ -31,6 +36,7 @@ export async function runBuild(args: string[], context: Context): Promise<number
       'cache-limit': { type: 'string' },
       'kernel-params': { type: 'string' },
       jobs: { type: 'string' },
+      diff: { type: 'boolean' },
       json: { type: 'boolean' },
       debug: { type: 'boolean' },
     },
@@ -71,7 +77,7 @@ export async function runBuild(args: string[], context: Context): Promise<number
   };
   // Every source needs Nix (nix-store for the closure): one sentence if it cannot build here, not Nix's words.
   await checkNix(context.signal);
-  return buildAndReport(request, context);
+  return buildAndReport(request, context, { diff: values.diff === true });
 }
 
 /** --flake REF#NAME, or the usage error (exit 2) saying what is wrong with it. */
@@ -84,7 +90,11 @@ function flakeOption(text: string): { ref: string; name: string } {
 }
 
 /** Build `request`, its events drawn on the terminal or printed as JSON lines (demo builds through it too). */
-export async function buildAndReport(request: BuildRequest, context: Context): Promise<number> {
+export async function buildAndReport(
+  request: BuildRequest,
+  context: Context,
+  options: { diff?: boolean } = {},
+): Promise<number> {
   const renderer = new TerminalRenderer(
     { write: (text) => process.stdout.write(text), columns: process.stdout.columns },
     process.stdout.isTTY === true,
@@ -92,8 +102,33 @@ export async function buildAndReport(request: BuildRequest, context: Context): P
   const onEvent = (event: BuildEvent): void => (context.json ? printJson(event) : renderer.handle(event));
   try {
     await build(request, { onEvent, signal: context.signal });
-    return 0;
   } finally {
     renderer.finish();
+  }
+  await keepHistory(request, context, options.diff === true);
+  return 0;
+}
+
+/**
+ * Keep this build as its system's last (for the next one's diff) and, with
+ * --diff, print what changed since the one before. The boot folder is
+ * complete by then: a failure here is a warning, not a failed build.
+ */
+async function keepHistory(request: BuildRequest, context: Context, diff: boolean): Promise<void> {
+  try {
+    const facts = await factsOfBootFolder(request.outDir);
+    const previous = await recordBuild(request.cacheDir ?? defaultCacheDir(), facts);
+    if (!diff) return;
+    const changes = previous ? diffClosures(previous, snapshotOf(facts, new Date().toISOString())) : undefined;
+    if (context.json) printJson({ event: 'diff', previous: changes !== undefined, ...changes });
+    else if (changes) process.stdout.write(`\n${diffText(changes)}`);
+    else
+      process.stdout.write(
+        `\nNo earlier build of ${systemKey(facts.toplevel)} to compare with: the next build will be.\n`,
+      );
+  } catch (error) {
+    const message = `The build is complete, but what changed since the last one could not be kept or read: ${(error as Error).message}`;
+    if (context.json) printJson({ event: 'warning', message });
+    else process.stderr.write(`${message}\n`);
   }
 }
