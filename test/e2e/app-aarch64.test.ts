@@ -16,7 +16,8 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_MARKER } from '../../electron/pipeline/media/markers.ts';
 import { buildRenderer, launchChromium, openApp, type AppHarness } from '../helpers/app-harness.ts';
-import { qemuProcessesFor, ROOT, STATE_DIR, tempDir } from '../helpers/fixtures.ts';
+import { qemuProcessesFor, STATE_DIR, tempDir } from '../helpers/fixtures.ts';
+import { readmeShot } from '../helpers/screenshots.ts';
 
 const ARM64_CACHE = join(STATE_DIR, 'aarch64-cache');
 
@@ -79,7 +80,7 @@ describe('the aarch64 demo in the app', () => {
     });
     expect(qemuProcessesFor(outDir)).toEqual([]);
     // The README shows it.
-    await page.screenshot({ path: join(ROOT, 'docs', 'screenshots', 'test-boot-aarch64.png') });
+    await readmeShot(page, 'test-boot-aarch64');
     expect(app.pageErrors).toEqual([]);
   }, 900_000);
 });
