@@ -8,6 +8,7 @@ import { parseInitrdCompression, parseSquashfsCompression } from '../../pipeline
 import { DEMO_STAGE1 } from '../../pipeline/compose/demo.ts';
 import { checkNix } from '../../pipeline/compose/nix-env.ts';
 import { parseFlakeArg } from '../../pipeline/compose/nix.ts';
+import { parseSquashfsWriter, type SquashfsWriterChoice } from '../../pipeline/compose/pack.ts';
 import { kernelParamsProblem } from '../../shared/kernel-params.ts';
 import { ARCHES, type Arch, type BuildEvent, type DemoStage1, type SystemSource } from '../../shared/types.ts';
 import { positiveNumber, printJson, sizeOption, UsageError, type Context } from '../context.ts';
@@ -27,6 +28,7 @@ export async function runBuild(args: string[], context: Context): Promise<number
       arch: { type: 'string' },
       'squashfs-compression': { type: 'string' },
       'initrd-compression': { type: 'string' },
+      'squashfs-writer': { type: 'string' },
       cache: { type: 'string' },
       'cache-limit': { type: 'string' },
       'kernel-params': { type: 'string' },
@@ -68,10 +70,21 @@ export async function runBuild(args: string[], context: Context): Promise<number
     cacheLimitBytes: sizeOption(values['cache-limit'], '--cache-limit'),
     kernelParams: values['kernel-params'],
     jobs: positiveNumber(values.jobs, '--jobs'),
+    squashfsWriter: writerOption(values['squashfs-writer']),
   };
   // Every source needs Nix (nix-store for the closure): one sentence if it cannot build here, not Nix's words.
   await checkNix(context.signal);
   return buildAndReport(request, context);
+}
+
+/** --squashfs-writer builtin|mksquashfs, or the usage error (exit 2) saying what it takes. */
+function writerOption(text: string | undefined): SquashfsWriterChoice | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseSquashfsWriter(text, '--squashfs-writer');
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 }
 
 /** --flake REF#NAME, or the usage error (exit 2) saying what is wrong with it. */
