@@ -1,9 +1,8 @@
 /**
  * The compressors the in-process squashfs writer supports: gzip (zlib
  * streams, as squashfs's gzip is) and zstd, both from `node:zlib`. Data
- * blocks are compressed on libuv's thread pool (async zlib), so a build uses
- * the cores while the main thread lays out the next path; metadata blocks
- * (8 KiB, a few per path) are compressed in place.
+ * and metadata blocks are compressed on libuv's thread pool (async zlib), so
+ * a build uses the cores while the main thread lays out the next path.
  */
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
@@ -26,7 +25,6 @@ export function builtinLibraries(): string {
 }
 
 const deflate = promisify(zlib.deflate);
-const zstdCompress = promisify(zlib.zstdCompress);
 
 export class SquashfsCompressor {
   readonly id: number;
@@ -63,25 +61,68 @@ export class SquashfsCompressor {
     return { level: this.level, windowBits: 15, memLevel: 8 };
   }
 
-  /**
-   * The size is told in advance: the frame then says its size and needs a
-   * window no bigger than the block. Without it (async zlib streams the
-   * input) the frame asks for the level's window (2 MiB at level 6), and the
-   * kernel, which gives zstd a window of one block, refuses to read it.
-   */
-  private zstdOptions(size: number): zlib.ZstdOptions {
-    return { pledgedSrcSize: size, params: { [zlib.constants.ZSTD_c_compressionLevel]: this.level } };
-  }
-
-  /** Compress a data block off the main thread. */
+  /** Compress a block (data, at most 128 KiB, or metadata) off the main thread. */
   async compress(data: Buffer): Promise<Buffer> {
-    return this.name === 'gzip' ? deflate(data, this.zlibOptions()) : zstdCompress(data, this.zstdOptions(data.length));
+    return this.name === 'gzip' ? deflate(data, this.zlibOptions()) : zstdPooled(data, this.level);
+  }
+}
+
+/**
+ * zstd through a few long-lived streams, each block a frame of its own
+ * (ZSTD_e_end), instead of a new context per block: Node frees a zstd
+ * context only when the garbage collector gets to its object, and a build
+ * makes thousands of blocks (a context per block took the process to
+ * ~280 MiB). The window is the block size (windowLog 17): the kernel gives
+ * zstd a window of one block and refuses frames that ask for more (a stream
+ * without a known size would ask for the level's, 2 MiB at level 6).
+ */
+class ZstdStream {
+  private readonly stream: zlib.ZstdCompress;
+  private failure: Error | undefined;
+
+  constructor(level: number) {
+    this.stream = zlib.createZstdCompress({
+      params: { [zlib.constants.ZSTD_c_compressionLevel]: level, [zlib.constants.ZSTD_c_windowLog]: 17 },
+    });
+    this.stream.on('error', (error: Error) => {
+      this.failure = error;
+    });
   }
 
-  /** Compress a metadata block (at most 8 KiB) now. */
-  compressSync(data: Buffer): Buffer {
-    return this.name === 'gzip'
-      ? zlib.deflateSync(data, this.zlibOptions())
-      : zlib.zstdCompressSync(data, this.zstdOptions(data.length));
+  async compress(data: Buffer): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+    };
+    this.stream.on('data', onData);
+    try {
+      this.stream.write(data);
+      await new Promise<void>((resolve) => this.stream.flush(zlib.constants.ZSTD_e_end, resolve));
+    } finally {
+      this.stream.off('data', onData);
+    }
+    if (this.failure) throw this.failure;
+    return Buffer.concat(chunks);
+  }
+
+  close(): void {
+    this.stream.close();
+  }
+}
+
+/** Idle streams by level: at most as many as blocks were ever compressed at once. */
+const idleStreams = new Map<number, ZstdStream[]>();
+
+async function zstdPooled(data: Buffer, level: number): Promise<Buffer> {
+  const idle = idleStreams.get(level) ?? [];
+  idleStreams.set(level, idle);
+  const stream = idle.pop() ?? new ZstdStream(level);
+  try {
+    const packed = await stream.compress(data);
+    idle.push(stream);
+    return packed;
+  } catch (error) {
+    stream.close();
+    throw error;
   }
 }

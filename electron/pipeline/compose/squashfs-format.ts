@@ -32,9 +32,9 @@ export class MetadataWriter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
 
-  private readonly compress: (block: Buffer) => Buffer;
+  private readonly compress: (block: Buffer) => Promise<Buffer>;
 
-  constructor(compress: (block: Buffer) => Buffer) {
+  constructor(compress: (block: Buffer) => Promise<Buffer>) {
     this.compress = compress;
   }
 
@@ -52,7 +52,7 @@ export class MetadataWriter {
     return (BigInt(block) << 16n) | BigInt(offset);
   }
 
-  append(bytes: Buffer): void {
+  async append(bytes: Buffer): Promise<void> {
     let rest = bytes;
     while (rest.length > 0) {
       const room = METADATA_SIZE - this.pendingBytes;
@@ -60,14 +60,14 @@ export class MetadataWriter {
       this.pending.push(piece);
       this.pendingBytes += piece.length;
       rest = rest.subarray(piece.length);
-      if (this.pendingBytes === METADATA_SIZE) this.flush();
+      if (this.pendingBytes === METADATA_SIZE) await this.flush();
     }
   }
 
-  private flush(): void {
+  private async flush(): Promise<void> {
     if (this.pendingBytes === 0) return;
     const data = Buffer.concat(this.pending, this.pendingBytes);
-    const packed = this.compress(data);
+    const packed = await this.compress(data);
     const stored = packed.length < data.length ? packed : data;
     const header = Buffer.alloc(2);
     header.writeUInt16LE(stored === data ? data.length | METADATA_UNCOMPRESSED : stored.length);
@@ -78,8 +78,8 @@ export class MetadataWriter {
   }
 
   /** The whole table, its last block flushed; `blockStarts` are each block's offset in it. */
-  finish(): { bytes: Buffer; blockStarts: number[] } {
-    this.flush();
+  async finish(): Promise<{ bytes: Buffer; blockStarts: number[] }> {
+    await this.flush();
     const blockStarts: number[] = [];
     let at = 0;
     for (let i = 0; i < this.blocks.length; i += 2) {
@@ -95,14 +95,14 @@ export class MetadataWriter {
  * blocks, then the index of those blocks' absolute positions. Returns the
  * bytes to write at `at` and where its index starts (the superblock's field).
  */
-export function lookupTable(
+export async function lookupTable(
   entries: Buffer,
   at: number,
-  compress: (block: Buffer) => Buffer,
-): { bytes: Buffer; indexStart: number } {
+  compress: (block: Buffer) => Promise<Buffer>,
+): Promise<{ bytes: Buffer; indexStart: number }> {
   const writer = new MetadataWriter(compress);
-  writer.append(entries);
-  const { bytes, blockStarts } = writer.finish();
+  await writer.append(entries);
+  const { bytes, blockStarts } = await writer.finish();
   const index = Buffer.alloc(8 * blockStarts.length);
   blockStarts.forEach((start, i) => index.writeBigUInt64LE(BigInt(at + start), 8 * i));
   return { bytes: Buffer.concat([bytes, index]), indexStart: at + bytes.length };
@@ -188,12 +188,11 @@ export interface DirIndex {
 /**
  * A directory's listing as mksquashfs lays it out: runs of at most 256
  * entries under a header, a new run whenever the inodes' block changes or the
- * inode numbers drift too far, and, each time the listing crosses another
- * 8 KiB of metadata, an index entry pointing at the header that starts there.
- * `startOffset` is where the listing starts in its metadata block; `blockAt`
- * gives the directory table block of a listing byte once written (the caller
- * writes the listing in one piece, so that is known only after: the index is
- * returned as listing offsets and the caller maps them).
+ * inode numbers drift too far, and, each time the listing grows past another
+ * 8 KiB since the last index point, a new run with an index entry pointing at
+ * its header (the kernel's lookups skip to it by name). The index comes back
+ * as offsets in the listing; the caller knows which directory table block
+ * each lands in once the listing is written.
  */
 export function dirListing(entries: readonly DirEntry[]): {
   bytes: Buffer;

@@ -32,7 +32,7 @@ import {
   type DirEntry,
   type DirIndex,
 } from './squashfs-format.ts';
-import { readContents, scanTree, type DirInode, type Entry, type FileInode, type Inode } from './squashfs-tree.ts';
+import { readContents, scanTree, type DirInode, type FileInode, type Inode } from './squashfs-tree.ts';
 
 export { NotForBuiltinError } from './squashfs-tree.ts';
 
@@ -182,7 +182,7 @@ export async function squashfsImage(
 ): Promise<Buffer> {
   const { signal } = options;
   const compressor = new SquashfsCompressor(compression);
-  const compressMeta = (block: Buffer): Buffer => compressor.compressSync(block);
+  const compressMeta = (block: Buffer): Promise<Buffer> => compressor.compress(block);
   const { root: top, files } = await scanTree(storePath, options.limits ?? DEFAULT_LIMITS, signal);
   await readContents(files, signal);
 
@@ -225,20 +225,24 @@ export async function squashfsImage(
   const inodes = new MetadataWriter(compressMeta);
   const dirs = new DirTableWriter(compressMeta);
 
-  const writeInode = (inode: Inode, parent: number): bigint => {
+  const writeInode = async (inode: Inode, parent: number): Promise<bigint> => {
+    signal?.throwIfAborted();
     const known = refs.get(inode);
     if (known !== undefined) return known;
     const inodeNumber = numbers.get(inode)!;
     let bytes: Buffer;
     if (inode.kind === 'dir') {
-      const entries: DirEntry[] = inode.entries.map((entry: Entry) => ({
-        name: entry.name,
-        type: ENTRY_TYPE[entry.inode.kind],
-        inodeNumber: numbers.get(entry.inode)!,
-        inode: writeInode(entry.inode, inodeNumber),
-      }));
+      const entries: DirEntry[] = [];
+      for (const entry of inode.entries) {
+        entries.push({
+          name: entry.name,
+          type: ENTRY_TYPE[entry.inode.kind],
+          inodeNumber: numbers.get(entry.inode)!,
+          inode: await writeInode(entry.inode, inodeNumber),
+        });
+      }
       const listing = dirListing(entries);
-      const { block, offset, index } = dirs.write(listing);
+      const { block, offset, index } = await dirs.write(listing);
       bytes = dirInode({
         mode: inode.mode,
         mtime: MTIME,
@@ -264,34 +268,34 @@ export async function squashfsImage(
       bytes = symlinkInode({ mode: inode.mode, mtime: MTIME, inodeNumber, nlink: inode.links, target: inode.target });
     }
     const ref = inodes.reference();
-    inodes.append(bytes);
+    await inodes.append(bytes);
     refs.set(inode, ref);
     return ref;
   };
   // The root's parent is one past the last inode, as mksquashfs has it.
-  const rootRef = writeInode(rootDir, inodeCount + 1);
+  const rootRef = await writeInode(rootDir, inodeCount + 1);
 
   const inodeTableStart = at;
-  const inodeTable = inodes.finish().bytes;
+  const inodeTable = (await inodes.finish()).bytes;
   const directoryTableStart = inodeTableStart + inodeTable.length;
-  const dirTable = dirs.finish();
+  const dirTable = await dirs.finish();
   pieces.push(inodeTable, dirTable);
   at = directoryTableStart + dirTable.length;
 
   let fragmentTableStart = at;
   if (fragments.length > 0) {
-    const table = lookupTable(fragmentEntries, at, compressMeta);
+    const table = await lookupTable(fragmentEntries, at, compressMeta);
     fragmentTableStart = table.indexStart;
     pieces.push(table.bytes);
     at += table.bytes.length;
   }
   const exportEntries = Buffer.alloc(8 * inodeCount);
   for (const [inode, number] of numbers) exportEntries.writeBigUInt64LE(refs.get(inode)!, 8 * (number - 1));
-  const exportTable = lookupTable(exportEntries, at, compressMeta);
+  const exportTable = await lookupTable(exportEntries, at, compressMeta);
   pieces.push(exportTable.bytes);
   at += exportTable.bytes.length;
   const ids = Buffer.alloc(4); // one id: root's 0
-  const idTable = lookupTable(ids, at, compressMeta);
+  const idTable = await lookupTable(ids, at, compressMeta);
   pieces.push(idTable.bytes);
   at += idTable.bytes.length;
 
@@ -323,11 +327,11 @@ class DirTableWriter {
   private readonly blockStarts: number[] = [];
   private streamBytes = 0;
 
-  constructor(compress: (block: Buffer) => Buffer) {
+  constructor(compress: (block: Buffer) => Promise<Buffer>) {
     this.writer = new MetadataWriter(compress);
   }
 
-  write(listing: ReturnType<typeof dirListing>): { block: number; offset: number; index: DirIndex[] } {
+  async write(listing: ReturnType<typeof dirListing>): Promise<{ block: number; offset: number; index: DirIndex[] }> {
     const start = this.writer.position();
     const streamStart = this.streamBytes;
     // Block starts are known once the block before is written: note each as the stream reaches it.
@@ -340,7 +344,7 @@ class DirTableWriter {
     while (rest.length > 0) {
       const room = METADATA_SIZE - (this.streamBytes % METADATA_SIZE);
       const piece = rest.subarray(0, room);
-      this.writer.append(piece);
+      await this.writer.append(piece);
       this.streamBytes += piece.length;
       rest = rest.subarray(piece.length);
       this.noteBlock();
@@ -358,8 +362,8 @@ class DirTableWriter {
     if (this.blockStarts.length <= blockNumber) this.blockStarts.push(this.writer.position().block);
   }
 
-  finish(): Buffer {
-    return this.writer.finish().bytes;
+  async finish(): Promise<Buffer> {
+    return (await this.writer.finish()).bytes;
   }
 }
 
