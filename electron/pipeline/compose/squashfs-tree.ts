@@ -6,7 +6,7 @@
  * Anything else (a device, a FIFO, a socket) or a tree larger than the
  * writer takes makes it give the path back to mksquashfs.
  */
-import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 export type Inode = DirInode | FileInode | SymlinkInode;
 
@@ -58,6 +58,8 @@ const NAME_MAX = 256;
  * Read the tree at `path` (not following a symlink at the top) as the entry
  * named by its last component, at most `maxBytes` of file contents and
  * `maxEntries` entries in all. File contents are read by {@link readContents}.
+ * Synchronous calls: a few microseconds each on a small tree, where the
+ * thread pool's round trips cost more than the calls.
  */
 export async function scanTree(
   path: string,
@@ -73,10 +75,10 @@ export async function scanTree(
     signal?.throwIfAborted();
     if (++entries > limits.maxEntries) throw new NotForBuiltinError(`more than ${limits.maxEntries} entries`);
     if (name.length > NAME_MAX) throw new NotForBuiltinError('a name longer than squashfs takes');
-    const info = await lstat(full, { bigint: true });
+    const info = lstatSync(full, { bigint: true });
     const mode = Number(info.mode & 0o7777n);
     if (info.isDirectory()) {
-      const names = (await readdir(full, { encoding: 'buffer' })).sort(Buffer.compare);
+      const names = readdirSync(full, { encoding: 'buffer' }).sort(Buffer.compare);
       const children: Entry[] = [];
       for (const child of names) children.push(await visit(Buffer.concat([full, SLASH, child]), child));
       return { name, inode: { kind: 'dir', mode, entries: children } };
@@ -96,7 +98,7 @@ export async function scanTree(
       inode = { kind: 'file', mode, links: 1, size, path: full };
       files.push(inode);
     } else if (info.isSymbolicLink()) {
-      inode = { kind: 'symlink', mode, links: 1, target: await readlink(full, { encoding: 'buffer' }) };
+      inode = { kind: 'symlink', mode, links: 1, target: readlinkSync(full, { encoding: 'buffer' }) };
     } else {
       throw new NotForBuiltinError('a device, FIFO or socket');
     }
@@ -108,17 +110,19 @@ export async function scanTree(
   return { root, files };
 }
 
-/** Read every file's contents, a few at once; a file whose size changed meanwhile is refused. */
+/**
+ * Read every file's contents. Synchronously: the files are small (the
+ * writer takes small paths) and usually cached, and a read through the
+ * thread pool costs more in round trips (open, stat, read, close) than the
+ * read itself. A file whose size changed meanwhile is refused.
+ */
 export async function readContents(files: readonly FileInode[], signal?: AbortSignal): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < files.length) {
-      const file = files[next++]!;
-      signal?.throwIfAborted();
-      const data = await readFile(file.path);
-      if (data.length !== file.size) throw new Error(`${file.path.toString()} changed while it was read`);
-      file.data = data;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(8, files.length) }, worker));
+  for (const [i, file] of files.entries()) {
+    signal?.throwIfAborted();
+    const data = readFileSync(file.path);
+    if (data.length !== file.size) throw new Error(`${file.path.toString()} changed while it was read`);
+    file.data = data;
+    // Let other work (the other paths' compression callbacks) run now and then.
+    if (i % 64 === 63) await new Promise((resolve) => setImmediate(resolve));
+  }
 }
