@@ -29,7 +29,8 @@ import { signalExitCode, STOP_GRACE_MS, STOP_SIGNALS } from './signals.ts';
 const USAGE = `Usage:
   netboot-composer build (--toplevel PATH | --flake REF#NAME | --demo) --out DIR
         [--arch x86_64-linux|aarch64-linux] [--squashfs-compression NAME[:LEVEL]]
-        [--initrd-compression NAME[:LEVEL]|none] [--cache DIR] [--cache-limit SIZE]
+        [--initrd-compression NAME[:LEVEL]|none] [--squashfs-writer builtin|mksquashfs]
+        [--cache DIR] [--cache-limit SIZE]
         [--kernel-params "..."] [--jobs N] [--diff] [--json] [--debug]
   netboot-composer inspect (--toplevel PATH | --dir BOOT_FOLDER) [--why NAME] [--top N] [--json]
   netboot-composer export --from BOOT_FOLDER (--folder DIR | --tftp DIR [--subdir NAME]
@@ -75,6 +76,9 @@ const USAGE = `Usage:
              Sizes: 5G, 500M, 2048K (powers of 1024).
 
 Squashfs compressors: gzip[:1-9], zstd[:1-22] (default zstd:6), xz, lz4, lzo[:1-9].
+Squashfs writer: with gzip or zstd, paths under 4 MiB are packed in-process
+(builtin, default); --squashfs-writer mksquashfs (or NETBOOT_COMPOSER_SQUASHFS_WRITER)
+packs every path with mksquashfs.
 Initrd compressors: none (default), gzip[:1-9], zstd[:1-19], xz[:0-9].
 One build or export into a folder at a time: a second one waits for the first,
 and says so, up to NETBOOT_COMPOSER_LOCK_WAIT seconds (default 1800).

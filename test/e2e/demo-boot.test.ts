@@ -5,7 +5,7 @@
  * loading script), and its stage 2 finds every store path intact.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEMO_MARKER } from '../../electron/pipeline/media/markers.ts';
@@ -14,14 +14,29 @@ import { kernelRoot, LOOP, SQUASHFS } from '../helpers/kernel-root.ts';
 
 const BOOT_TIMEOUT = 300_000;
 
+/** How many of the cache's squashfs images each writer made, from their descriptions' recipes. */
+async function cacheWriters(cache: string): Promise<{ builtin: number; mksquashfs: number }> {
+  const folder = join(cache, 'v1', 'squashfs');
+  const metas = (await readdir(folder)).filter((name) => name.endsWith('.sqsh.json'));
+  const recipes = await Promise.all(
+    metas.map(async (name) => (JSON.parse(await readFile(join(folder, name), 'utf8')) as { recipe: string }).recipe),
+  );
+  const builtin = recipes.filter((recipe) => recipe.startsWith('builtin-squashfs ')).length;
+  return { builtin, mksquashfs: recipes.length - builtin };
+}
+
 describe('the demo system', () => {
   it(
     'builds and boots with `demo` (what npm run demo runs): stage 2 verifies the whole store',
     async () => {
       const out = join(await tempDir(), 'demo');
-      const { code, stdout, stderr } = await runCli(['demo', '--out', out, '--cache', await tempDir()]);
+      const cache = await tempDir();
+      const { code, stdout, stderr } = await runCli(['demo', '--out', out, '--cache', cache]);
       expect(stderr).toBe('');
       expect(code).toBe(0);
+      // The in-process squashfs writer made the small paths' images (the default): the kernel mounted them.
+      const writers = await cacheWriters(cache);
+      expect(writers.builtin).toBeGreaterThanOrEqual(30);
       expect(stdout).toMatch(new RegExp(`${DEMO_MARKER}, (\\d+) store paths present and verified`));
       const paths = Number(/(\d+) store paths present and verified/.exec(stdout)![1]);
       expect(paths).toBeGreaterThanOrEqual(30);
@@ -64,12 +79,26 @@ describe('the demo system', () => {
     async () => {
       const { root } = await kernelRoot({ [LOOP]: '.xz', [SQUASHFS]: '.xz' });
       const out = await tempDir();
+      // With the in-process writer off: every image is mksquashfs's, as before it.
+      const cache = await tempDir();
       const { code, stdout, stderr } = await runCli(
-        ['build', '--demo', '--demo-stage1', 'systemd-script', '--out', out, '--cache', await tempDir()],
+        [
+          'build',
+          '--demo',
+          '--demo-stage1',
+          'systemd-script',
+          '--squashfs-writer',
+          'mksquashfs',
+          '--out',
+          out,
+          '--cache',
+          cache,
+        ],
         { NETBOOT_COMPOSER_DEMO_ROOT: root },
       );
       expect(stderr).toBe('');
       expect(code).toBe(0);
+      expect(await cacheWriters(cache)).toMatchObject({ builtin: 0 });
       expect(stdout).toContain(`Boot folder: ${out}`);
       const booted = await runCli(['test-boot', '--dir', out]);
       expect(booted.code).toBe(0);

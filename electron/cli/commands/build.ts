@@ -11,6 +11,7 @@ import { parseInitrdCompression, parseSquashfsCompression } from '../../pipeline
 import { DEMO_STAGE1 } from '../../pipeline/compose/demo.ts';
 import { checkNix } from '../../pipeline/compose/nix-env.ts';
 import { parseFlakeArg } from '../../pipeline/compose/nix.ts';
+import { parseSquashfsWriter, type SquashfsWriterChoice } from '../../pipeline/compose/pack.ts';
 import { diffClosures, snapshotOf } from '../../shared/closure-diff.ts';
 import { kernelParamsProblem } from '../../shared/kernel-params.ts';
 import { ARCHES, type Arch, type BuildEvent, type DemoStage1, type SystemSource } from '../../shared/types.ts';
@@ -32,6 +33,7 @@ export async function runBuild(args: string[], context: Context): Promise<number
       arch: { type: 'string' },
       'squashfs-compression': { type: 'string' },
       'initrd-compression': { type: 'string' },
+      'squashfs-writer': { type: 'string' },
       cache: { type: 'string' },
       'cache-limit': { type: 'string' },
       'kernel-params': { type: 'string' },
@@ -74,10 +76,21 @@ export async function runBuild(args: string[], context: Context): Promise<number
     cacheLimitBytes: sizeOption(values['cache-limit'], '--cache-limit'),
     kernelParams: values['kernel-params'],
     jobs: positiveNumber(values.jobs, '--jobs'),
+    squashfsWriter: writerOption(values['squashfs-writer']),
   };
   // Every source needs Nix (nix-store for the closure): one sentence if it cannot build here, not Nix's words.
   await checkNix(context.signal);
   return buildAndReport(request, context, { diff: values.diff === true });
+}
+
+/** --squashfs-writer builtin|mksquashfs, or the usage error (exit 2) saying what it takes. */
+function writerOption(text: string | undefined): SquashfsWriterChoice | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseSquashfsWriter(text, '--squashfs-writer');
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 }
 
 /** --flake REF#NAME, or the usage error (exit 2) saying what is wrong with it. */

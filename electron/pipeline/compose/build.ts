@@ -39,7 +39,14 @@ import { buildDemo } from './demo.ts';
 import { gzipRegistration, joinParts, manifestEntries, segmentParts, writeArchive } from './initrd.ts';
 import { inspectStageOne } from './inspect.ts';
 import { buildFlakeSystem } from './nix.ts';
-import { packClosure, planFiles, planPacking, type Packed } from './pack.ts';
+import {
+  defaultSquashfsWriter,
+  packClosure,
+  planFiles,
+  planPacking,
+  type Packed,
+  type SquashfsWriterChoice,
+} from './pack.ts';
 import { readToplevel } from './resolve.ts';
 
 export interface BuildRequest {
@@ -60,6 +67,12 @@ export interface BuildRequest {
   kernelParams?: string | undefined;
   /** Store paths packed at once; default: the number of cores. */
   jobs?: number | undefined;
+  /**
+   * Who makes small paths' images with gzip or zstd: the in-process writer
+   * (default) or mksquashfs, as for every other path. Default:
+   * NETBOOT_COMPOSER_SQUASHFS_WRITER, else builtin.
+   */
+  squashfsWriter?: SquashfsWriterChoice | undefined;
 }
 
 export interface BuildResult extends BuildSummary {
@@ -149,6 +162,7 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
   const initrdCompression = request.initrdCompression ?? DEFAULT_INITRD_COMPRESSION;
   const cache = new Cache(request.cacheDir ?? defaultCacheDir());
   const jobs = Math.max(1, request.jobs ?? availableParallelism());
+  const squashfsWriter = request.squashfsWriter ?? defaultSquashfsWriter();
   const cacheLimit = request.cacheLimitBytes ?? defaultCacheLimit();
   const throwIfAborted = (): void => {
     if (signal?.aborted) throw new CanceledError();
@@ -200,7 +214,7 @@ export async function build(request: BuildRequest, hooks: BuildHooks = {}): Prom
     });
 
     emit({ event: 'stage', stage: 'pack', message: `Packing ${ordered.length} store paths` });
-    const plan = await planPacking(ordered, cache, squashfsCompression, initrdCompression);
+    const plan = await planPacking(ordered, cache, squashfsCompression, initrdCompression, squashfsWriter);
     // Claimed before the first lookup: another build's prune leaves them alone.
     lease = await cache.lease(planFiles(plan), signal);
 

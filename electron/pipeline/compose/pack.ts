@@ -1,12 +1,13 @@
 /**
  * Packing a closure: for each store path, its squashfs from the cache or
- * made now with mksquashfs (and, when the initrds are compressed, its
+ * made now, by the in-process writer for small paths with gzip or zstd
+ * (squashfs-writer.ts) and by mksquashfs for the rest (and, when the initrds are compressed, its
  * compressed cpio segment), at most `jobs` at once, biggest first.
  */
 import { lstat } from 'node:fs/promises';
 import { formatBytes } from '../../shared/progress.ts';
 import type { BuildEvent, InitrdCompression, SquashfsCompression } from '../../shared/types.ts';
-import { NetbootError } from '../base/errors.ts';
+import { CanceledError, NetbootError } from '../base/errors.ts';
 import { removeDeadScratch } from '../base/fsutil.ts';
 import { findTool, toolVersion } from '../base/tools.ts';
 import { cacheKey, type Cache, type CacheEntry } from './cache.ts';
@@ -17,9 +18,38 @@ import { compressionExtension, segmentParts, writeArchive } from './initrd.ts';
 import { runPool } from './pool.ts';
 import { SHELL_ERR_FILE, ShellPool } from './shell.ts';
 import { assertCompleteSquashfs, isCompleteSquashfs, packStorePath, progressMode } from './squashfs.ts';
+import { builtinLibraries, builtinSupports } from './squashfs-compress.ts';
+import { NotForBuiltinError, writeSquashfs } from './squashfs-writer.ts';
 
 /** Paths smaller than this pack in well under a second: no pseudo-terminal for their progress. */
 const TERMINAL_PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
+/**
+ * Paths smaller than this (NAR bytes) are written by the in-process writer when
+ * it is on: where mksquashfs's start is most of the time. Bigger ones keep
+ * mksquashfs (its own threads, its progress, and no image held in memory).
+ */
+export const BUILTIN_MAX_NAR_BYTES = 4 * 1024 * 1024;
+/** Version of the in-process writer's layout: part of its cache entries' recipe. */
+const BUILTIN_WRITER_VERSION = 1;
+
+/** Which program makes the squashfs images of small paths: the in-process writer, or mksquashfs for all. */
+export type SquashfsWriterChoice = 'builtin' | 'mksquashfs';
+export const SQUASHFS_WRITERS: readonly SquashfsWriterChoice[] = ['builtin', 'mksquashfs'];
+/** The environment variable that picks the writer when the request does not. */
+export const SQUASHFS_WRITER_ENV = 'NETBOOT_COMPOSER_SQUASHFS_WRITER';
+
+/** Read a writer setting (`--squashfs-writer`, the environment), or say what is wrong with it. */
+export function parseSquashfsWriter(text: string, where: string): SquashfsWriterChoice {
+  const value = text.trim().toLowerCase();
+  if ((SQUASHFS_WRITERS as readonly string[]).includes(value)) return value as SquashfsWriterChoice;
+  throw new NetbootError(`${where} takes ${SQUASHFS_WRITERS.join(' or ')}, not "${text}".`);
+}
+
+/** The writer a build uses when its request does not say: the environment's, else the built-in one. */
+export function defaultSquashfsWriter(env: NodeJS.ProcessEnv = process.env): SquashfsWriterChoice {
+  const text = env[SQUASHFS_WRITER_ENV];
+  return text === undefined || text === '' ? 'builtin' : parseSquashfsWriter(text, SQUASHFS_WRITER_ENV);
+}
 /** Cache lookups in flight at once: file system round trips, not CPU. */
 const LOOKUP_CONCURRENCY = 32;
 
@@ -33,8 +63,10 @@ export interface Packed {
 /** Where each path's cache entries are: known before anything is packed, so a build can claim them. */
 export interface PathPlan {
   path: RegisteredPath;
-  squashfs: { key: string; file: string };
-  segment: { key: string; file: string } | undefined;
+  /** Who makes its image; the cache key tells the writers apart (their bytes differ). */
+  writer: SquashfsWriterChoice;
+  squashfs: { key: string; file: string; recipe: string };
+  segment: { key: string; file: string; recipe: string } | undefined;
 }
 
 export interface PackPlan {
@@ -49,24 +81,33 @@ export async function planPacking(
   cache: Cache,
   squashfsCompression: SquashfsCompression,
   initrdCompression: InitrdCompression,
+  writer: SquashfsWriterChoice = 'builtin',
 ): Promise<PackPlan> {
   const version = await toolVersion('mksquashfs');
   const squashfsRecipe = `mksquashfs ${version} ${formatCompression(squashfsCompression)}`;
   const segmentRecipe = `${squashfsRecipe} initrd ${formatCompression(initrdCompression)}`;
+  // The writer's bytes are not mksquashfs's: its own recipe (mksquashfs's version too, for what it gives back).
+  const builtinRecipe = `builtin-squashfs ${BUILTIN_WRITER_VERSION} ${builtinLibraries()} ${squashfsRecipe}`;
+  const builtin = writer === 'builtin' && builtinSupports(squashfsCompression);
   return {
     squashfsRecipe,
     segmentRecipe,
     paths: paths.map((path) => {
-      const key = cacheKey([path.path, path.narHash, squashfsRecipe]);
-      const segmentKey = cacheKey([path.path, path.narHash, segmentRecipe]);
+      const pathWriter = builtin && path.narSize < BUILTIN_MAX_NAR_BYTES ? 'builtin' : 'mksquashfs';
+      const recipe = pathWriter === 'builtin' ? builtinRecipe : squashfsRecipe;
+      const segmentOfRecipe = `${recipe} initrd ${formatCompression(initrdCompression)}`;
+      const key = cacheKey([path.path, path.narHash, recipe]);
+      const segmentKey = cacheKey([path.path, path.narHash, segmentOfRecipe]);
       return {
         path,
-        squashfs: { key, file: cache.dataFile('squashfs', key, path.path, 'sqsh') },
+        writer: pathWriter,
+        squashfs: { key, recipe, file: cache.dataFile('squashfs', key, path.path, 'sqsh') },
         segment:
           initrdCompression.name === 'none'
             ? undefined
             : {
                 key: segmentKey,
+                recipe: segmentOfRecipe,
                 file: cache.dataFile('segments', segmentKey, path.path, compressionExtension(initrdCompression)),
               },
       };
@@ -77,6 +118,26 @@ export async function planPacking(
 /** Every cache file a plan uses. */
 export function planFiles(plan: PackPlan): string[] {
   return plan.paths.flatMap((p) => (p.segment ? [p.squashfs.file, p.segment.file] : [p.squashfs.file]));
+}
+
+/**
+ * Write `storePath`'s image with the in-process writer; false (nothing left
+ * at `temp`) when its tree is one for mksquashfs after all (a device node, too big).
+ */
+async function writeBuiltin(
+  storePath: string,
+  temp: string,
+  compression: SquashfsCompression,
+  signal: AbortSignal,
+): Promise<boolean> {
+  try {
+    await whileInStore(storePath, signal, () => writeSquashfs(storePath, temp, compression, { signal }));
+    return true;
+  } catch (error) {
+    if (error instanceof NotForBuiltinError) return false;
+    if (signal.aborted) throw new CanceledError();
+    throw error;
+  }
 }
 
 /** True while `storePath` is in the store (a symlink counts, even one whose target is gone). */
@@ -143,13 +204,14 @@ export async function packClosure(
   await removeDeadScratch('netboot-composer-', SHELL_ERR_FILE);
   const shells = new ShellPool();
 
-  const squashfsOf = async ({ path, squashfs }: PathPlan, signal: AbortSignal, share: number) => {
+  const squashfsOf = async ({ path, squashfs, writer }: PathPlan, signal: AbortSignal, share: number) => {
     let last = -1;
     const { entry, made } = await cache.getOrMake(
       squashfs.file,
-      { key: squashfs.key, storePath: path.path, recipe: plan.squashfsRecipe },
+      { key: squashfs.key, storePath: path.path, recipe: squashfs.recipe },
       async (temp) => {
         emit({ event: 'path-start', path: path.path });
+        if (writer === 'builtin' && (await writeBuiltin(path.path, temp, squashfsCompression, signal))) return;
         await whileInStore(path.path, signal, () =>
           packStorePath(path.path, temp, {
             compression: squashfsCompression,
@@ -177,7 +239,7 @@ export async function packClosure(
     if (!segment) return undefined;
     const { entry } = await cache.getOrMake(
       segment.file,
-      { key: segment.key, storePath: path.path, recipe: plan.segmentRecipe },
+      { key: segment.key, storePath: path.path, recipe: segment.recipe },
       (temp) => writeArchive(segmentParts(path.path, squashfs.file, squashfs.bytes), initrdCompression, temp, signal),
       { signal },
     );

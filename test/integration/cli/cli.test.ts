@@ -227,6 +227,12 @@ describe('netboot-composer build', () => {
     const jobs = await runCli(['build', '--demo', '--out', '/tmp/x', '--jobs', 'many']);
     expect(jobs.code).toBe(2);
     expect(jobs.stderr).toContain('--jobs takes a positive number, not "many".');
+    const writer = await runCli(['build', '--demo', '--out', '/tmp/x', '--squashfs-writer', 'fast']);
+    expect(writer.code).toBe(2);
+    expect(writer.stderr).toContain('--squashfs-writer takes builtin or mksquashfs, not "fast".');
+    const writerEnv = await runCli(['build', '--demo', '--out', '/tmp/x'], { NETBOOT_COMPOSER_SQUASHFS_WRITER: 'own' });
+    expect(writerEnv.code).toBe(1);
+    expect(writerEnv.stderr).toContain('NETBOOT_COMPOSER_SQUASHFS_WRITER takes builtin or mksquashfs, not "own".');
   });
 });
 
