@@ -66,10 +66,14 @@ describe('the demo system', () => {
       const out = await tempDir();
       const { code, stdout, stderr } = await runCli(
         ['build', '--demo', '--demo-stage1', 'systemd-script', '--out', out, '--cache', await tempDir()],
-        { NETBOOT_COMPOSER_DEMO_ROOT: root },
+        // A small store file target: the store is several initrd files, all netbooted (store-split.ts).
+        { NETBOOT_COMPOSER_DEMO_ROOT: root, NETBOOT_COMPOSER_STORE_FILE_TARGET: String(4 * 1024 * 1024) },
       );
       expect(stderr).toBe('');
       expect(code).toBe(0);
+      expect(await readFile(join(out, 'netboot.ipxe'), 'utf8')).toMatch(
+        /initrd=manifest initrd=nix-store(?:-\d+)? initrd=nix-store-\d+ initrd=nix-store-\d+ /,
+      );
       expect(stdout).toContain(`Boot folder: ${out}`);
       const booted = await runCli(['test-boot', '--dir', out]);
       expect(booted.code).toBe(0);
