@@ -61,7 +61,7 @@ export interface BuildRequest {
   kernelParams?: string | undefined;
   /** Store paths packed at once; default: the number of cores. */
   jobs?: number | undefined;
-  /** NAR bytes per store file the split aims at (store-split.ts); default: NETBOOT_COMPOSER_STORE_FILE_TARGET, else 128 MiB. */
+  /** NAR bytes per store file the split aims at (store-split.ts); default: NETBOOT_COMPOSER_STORE_FILE_TARGET, else 64 MiB. */
   storeFileTarget?: number | undefined;
 }
 
