@@ -138,7 +138,8 @@ export async function copyBytes(from: string, to: string, signal?: AbortSignal):
 /** Copy the boot folder's file `name` to `temp`; a file gone since the build is said as such. */
 export async function copyBootFile(from: string, name: string, temp: string): Promise<void> {
   try {
-    await copyFile(join(from, name), temp);
+    // A reflink where the file system has them (btrfs, XFS): no bytes copied; else a copy.
+    await copyFile(join(from, name), temp, constants.COPYFILE_FICLONE);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
