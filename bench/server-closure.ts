@@ -66,22 +66,33 @@ export async function serverClosure(log: (line: string) => void = () => undefine
   log(`Making the benchmark's server-shaped closure (once; kept in ${state})`);
   await mkdir(state, { recursive: true });
   const demo = await buildDemo(state);
-  // Big files for the big paths, the rest for the small ones, none in two paths.
+  // Each kind of path takes files of its own size range, so that no small
+  // path gets a 50 MiB file; none is in two paths.
   const files = await usrFiles(['/usr/lib', '/usr/share', '/usr/bin', '/usr/libexec', '/usr/include'], 64 * MiB);
+  const pools = [
+    files.filter((f) => f.size >= 8 * MiB),
+    files.filter((f) => f.size >= 256 * 1024 && f.size < 8 * MiB),
+    files.filter((f) => f.size < 256 * 1024),
+  ];
   const staging = join(state, 'staging');
   await rm(staging, { recursive: true, force: true });
   const folders: string[] = [];
-  let next = 0;
   let number = 0;
-  for (const { count, bytes } of SERVER_PLAN) {
+  let short = false;
+  for (const [kind, { count, bytes }] of SERVER_PLAN.entries()) {
+    const pool = pools[kind]!;
     for (let i = 0; i < count; i++, number++) {
-      const folder = join(staging, `server-pkg-${String(number).padStart(4, '0')}-1.0`);
+      const folder = join(staging, `server-pkg${String(number).padStart(4, '0')}-1.0`);
       // Sizes spread around the plan's: from a third to 1.7 times it.
       const want = Math.round(bytes * (0.33 + ((number * 7919) % 1000) / 730));
       let have = 0;
       await mkdir(folder, { recursive: true });
-      while (have < want && next < files.length) {
-        const file = files[next++]!;
+      while (have < want) {
+        const file = pool.shift() ?? pools[2]!.shift();
+        if (!file) {
+          short = true;
+          break;
+        }
         const to = join(folder, file.path.slice(1));
         await mkdir(dirname(to), { recursive: true });
         await link(file.path, to).catch(() => copyFile(file.path, to));
@@ -91,7 +102,7 @@ export async function serverClosure(log: (line: string) => void = () => undefine
       folders.push(folder);
     }
   }
-  if (next >= files.length) log('warning: /usr ran out of files; the server closure is smaller than planned');
+  if (short) log('warning: /usr ran out of files; the server closure is smaller than planned');
   log(`Importing ${folders.length} generated store paths into the Nix store`);
   const packages: string[] = [];
   for (let i = 0; i < folders.length; i += 200) {
