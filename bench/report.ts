@@ -45,8 +45,10 @@ export interface CaseResult {
   /** Median time of the work itself (for our builds: the build() call, without Node's start). */
   seconds: number;
   runs: number[];
-  /** The output the case produces: the store initrd, or the baseline's image(s). */
+  /** The output the case produces: the store initrds, the baseline's image(s), or the bytes an export copied. */
   bytes: number;
+  /** Bytes written: our builds' boot-folder files not kept as they were, an export's copies. */
+  written?: number;
   /** Peak RSS of the largest process, over the runs. */
   peakBytes: number;
   /** Cores busy with this case's processes, on average over its wall time (median run). */
@@ -69,12 +71,22 @@ function pad(rows: string[][]): string {
 export function mainTable(cases: readonly CaseResult[], baselineId: string, cores: number): string {
   const base = cases.find((c) => c.id === baselineId)?.seconds ?? 0;
   return pad([
-    ['case', 'time', 'ratio to (d)', 'output', 'peak RSS (largest process)', `cores busy (of ${cores})`, 'other load'],
+    [
+      'case',
+      'time',
+      'ratio to (d)',
+      'output',
+      'written',
+      'peak RSS (largest process)',
+      `cores busy (of ${cores})`,
+      'other load',
+    ],
     ...cases.map((c) => [
       c.label,
       `${c.seconds.toFixed(2)} s`,
       ratio(c.seconds, base),
       formatBytes(c.bytes),
+      c.written === undefined ? '-' : formatBytes(c.written),
       formatBytes(c.peakBytes),
       c.coresUsed.toFixed(2),
       c.otherLoad.toFixed(2),
@@ -102,5 +114,36 @@ export function compressorTable(rows: readonly CompressorResult[], narBytes: num
       (r.ours.bytes / r.baseline.bytes).toFixed(3),
       `${((100 * r.ours.bytes) / narBytes).toFixed(0)}%`,
     ]),
+  ]);
+}
+
+/** How each case grows from one closure to a bigger one: time and bytes written, side by side. */
+export function growthTable(
+  small: { name: string; paths: number; narBytes: number; cases: readonly CaseResult[] },
+  big: { name: string; paths: number; narBytes: number; cases: readonly CaseResult[] },
+): string {
+  const times = (c: CaseResult | undefined): string => (c ? `${c.seconds.toFixed(2)} s` : '-');
+  const written = (c: CaseResult | undefined): string => (c?.written === undefined ? '-' : formatBytes(c.written));
+  return pad([
+    ['case', small.name, big.name, 'growth', `written (${small.name})`, `written (${big.name})`],
+    [
+      'the closure',
+      `${small.paths} paths, ${formatBytes(small.narBytes)}`,
+      `${big.paths} paths, ${formatBytes(big.narBytes)}`,
+      `${(big.paths / small.paths).toFixed(1)}× paths, ${(big.narBytes / small.narBytes).toFixed(1)}× NAR`,
+      '-',
+      '-',
+    ],
+    ...small.cases.map((c) => {
+      const other = big.cases.find((b) => b.id === c.id);
+      return [
+        c.label,
+        times(c),
+        times(other),
+        other && c.seconds > 0 ? `${(other.seconds / c.seconds).toFixed(2)}×` : '-',
+        written(c),
+        written(other),
+      ];
+    }),
   ]);
 }

@@ -76,9 +76,9 @@ const USAGE = `Usage:
              Sizes: 5G, 500M, 2048K (powers of 1024).
 
 Squashfs compressors: gzip[:1-9], zstd[:1-22] (default zstd:6), xz, lz4, lzo[:1-9].
-Squashfs writer: with gzip or zstd, paths under 4 MiB are packed in-process
-(builtin, default); --squashfs-writer mksquashfs (or NETBOOT_COMPOSER_SQUASHFS_WRITER)
-packs every path with mksquashfs.
+Squashfs writer: mksquashfs packs every path (default); --squashfs-writer builtin
+(or NETBOOT_COMPOSER_SQUASHFS_WRITER=builtin) packs paths under 4 MiB in-process
+when the compressor is gzip or zstd.
 Initrd compressors: none (default), gzip[:1-9], zstd[:1-19], xz[:0-9].
 One build or export into a folder at a time: a second one waits for the first,
 and says so, up to NETBOOT_COMPOSER_LOCK_WAIT seconds (default 1800).

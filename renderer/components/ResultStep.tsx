@@ -19,7 +19,7 @@ export function ResultStep() {
   const copied = useApp((s) => s.copied);
   const showFolder = useApp((s) => s.showFolder);
   if (!outcome || !summary) return null;
-  const preview = previewScript(summary, options);
+  const preview = previewScript(summary, options, outcome.files);
   const changed = preview !== outcome.script;
 
   return (

@@ -4,7 +4,7 @@
  * helpers draftSpec and previewScript (the Result step's live preview of the
  * script). Its interface is in state.ts.
  */
-import { kernelFileName, INITRD_NAMES } from '../../electron/shared/boot-folder.ts';
+import { kernelFileName, INITRD_NAMES, initrdNames, isStoreFile } from '../../electron/shared/boot-folder.ts';
 import { baseUrlProblem, subdirProblem } from '../../electron/shared/export-spec.ts';
 import { ipxeScript } from '../../electron/shared/ipxe.ts';
 import type { BuildOptions, NetbootApi, Purpose, SystemSummary } from '../../electron/shared/ipc.ts';
@@ -59,13 +59,19 @@ export function draftSpec(draft: ExportDraft): { spec: ExportSpec } | { problem:
 }
 
 /** The script the build writes for these options: the Result step's live preview. */
-export function previewScript(summary: SystemSummary, options: BuildOptions): string {
+export function previewScript(
+  summary: SystemSummary,
+  options: BuildOptions,
+  files?: readonly { name: string }[],
+): string {
   const { system } = summary;
+  const built = initrdNames((files ?? []).map((f) => f.name));
   try {
     return ipxeScript({
       title: `${system.name} (NixOS ${system.nixosVersion}, ${options.arch})`,
       kernel: kernelFileName(options.arch),
-      initrds: INITRD_NAMES,
+      // The build's own initrds (the store may be several files), else the usual three.
+      initrds: built.some(isStoreFile) ? built : INITRD_NAMES,
       init: system.init,
       kernelParams: system.kernelParams,
       extraParams: options.kernelParams,

@@ -31,10 +31,12 @@ describe('the demo system', () => {
     async () => {
       const out = join(await tempDir(), 'demo');
       const cache = await tempDir();
-      const { code, stdout, stderr } = await runCli(['demo', '--out', out, '--cache', cache]);
+      // With the in-process squashfs writer (off by default): it makes the small paths' images, the kernel mounts them.
+      const { code, stdout, stderr } = await runCli(['demo', '--out', out, '--cache', cache], {
+        NETBOOT_COMPOSER_SQUASHFS_WRITER: 'builtin',
+      });
       expect(stderr).toBe('');
       expect(code).toBe(0);
-      // The in-process squashfs writer made the small paths' images (the default): the kernel mounted them.
       const writers = await cacheWriters(cache);
       expect(writers.builtin).toBeGreaterThanOrEqual(30);
       expect(stdout).toMatch(new RegExp(`${DEMO_MARKER}, (\\d+) store paths present and verified`));
@@ -82,22 +84,16 @@ describe('the demo system', () => {
       // With the in-process writer off: every image is mksquashfs's, as before it.
       const cache = await tempDir();
       const { code, stdout, stderr } = await runCli(
-        [
-          'build',
-          '--demo',
-          '--demo-stage1',
-          'systemd-script',
-          '--squashfs-writer',
-          'mksquashfs',
-          '--out',
-          out,
-          '--cache',
-          cache,
-        ],
-        { NETBOOT_COMPOSER_DEMO_ROOT: root },
+        ['build', '--demo', '--demo-stage1', 'systemd-script', '--out', out, '--cache', cache],
+        // A small store file target: the store is several initrd files, all netbooted (store-split.ts).
+        // The default writer: every image is mksquashfs's.
+        { NETBOOT_COMPOSER_DEMO_ROOT: root, NETBOOT_COMPOSER_STORE_FILE_TARGET: String(4 * 1024 * 1024) },
       );
       expect(stderr).toBe('');
       expect(code).toBe(0);
+      expect(await readFile(join(out, 'netboot.ipxe'), 'utf8')).toMatch(
+        /initrd=manifest initrd=nix-store(?:-\d+)? initrd=nix-store-\d+ initrd=nix-store-\d+ /,
+      );
       expect(await cacheWriters(cache)).toMatchObject({ builtin: 0 });
       expect(stdout).toContain(`Boot folder: ${out}`);
       const booted = await runCli(['test-boot', '--dir', out]);

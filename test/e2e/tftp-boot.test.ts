@@ -1,7 +1,10 @@
 /**
  * The TFTP export boots: the demo system, built once and exported by the CLI
  * into a subfolder of a TFTP root, netboots from that subfolder under BIOS
- * (SeaBIOS) and UEFI (OVMF), iPXE fetching every file over QEMU's TFTP.
+ * (SeaBIOS) and UEFI (OVMF), iPXE fetching every file over QEMU's TFTP. The
+ * demo is built with a small store file target, so its store is several
+ * initrd files (store-split.ts): under UEFI the kernel's EFI stub loads each
+ * by its `initrd=` name.
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,7 +18,12 @@ let root: string;
 
 beforeAll(async () => {
   const built = await tempDir();
-  expect((await runCli(['build', '--demo', '--out', built, '--cache', await tempDir(), '--json'])).code).toBe(0);
+  const build = await runCli(['build', '--demo', '--out', built, '--cache', await tempDir(), '--json'], {
+    NETBOOT_COMPOSER_STORE_FILE_TARGET: String(3 * 1024 * 1024),
+  });
+  expect(build.code).toBe(0);
+  const storeFiles = (await readdir(built)).filter((name) => /^nix-store/.test(name));
+  expect(storeFiles.length).toBeGreaterThanOrEqual(4);
   root = await tempDir();
   const exported = await runCli(['export', '--from', built, '--tftp', root, '--subdir', 'demo', '--json']);
   expect(exported.stderr).toBe('');

@@ -1,7 +1,9 @@
 /**
  * The proof that USB media work: the demo's USB image, booted in QEMU as a
  * USB stick with no network, reaches the demo's stage 2 under BIOS
- * (SeaBIOS, syslinux) and under UEFI (OVMF, the standalone GRUB).
+ * (SeaBIOS, syslinux) and under UEFI (OVMF, the standalone GRUB). The demo
+ * is built with a small store file target, so its store is several initrd
+ * files (store-split.ts), all on the stick and in both loaders' configs.
  */
 import { execFileSync } from 'node:child_process';
 import { copyFile, writeFile } from 'node:fs/promises';
@@ -17,11 +19,18 @@ const BOOT_TIMEOUT = 300_000;
 
 let image: string;
 let memoryMiB: number;
+let storeFiles: string[];
 
 beforeAll(async () => {
   const from = await tempDir();
-  const built = await runCli(['build', '--demo', '--out', from, '--cache', await tempDir(), '--json']);
+  const built = await runCli(['build', '--demo', '--out', from, '--cache', await tempDir(), '--json'], {
+    NETBOOT_COMPOSER_STORE_FILE_TARGET: String(2 * 1024 * 1024),
+  });
   expect(built.code).toBe(0);
+  storeFiles = jsonEvents(built.stdout)
+    .filter((e) => e.event === 'file' && /^nix-store/.test(String(e.name)))
+    .map((e) => String(e.name));
+  expect(storeFiles.length).toBeGreaterThanOrEqual(4);
   image = join(await tempDir(), 'demo usb.img');
   await makeUsbImage(from, image);
   memoryMiB = await bootMemoryMiB(from);
@@ -46,6 +55,16 @@ describe('the demo’s USB image', () => {
       // Its own boot loader started it, from the stick (GRUB 2.06 greets, 2.12 only names the entry it boots).
       expect(console).toMatch(firmware === 'bios' ? /SYSLINUX 6\.\d+/ : /Welcome to GRUB!|Booting `nixos-system-/);
       expect(qemuProcessesFor(image)).toEqual([]);
+      // Every store file is on the stick, and the loader's config loads them all.
+      const env = { ...process.env, MTOOLS_SKIP_CHECK: '1' };
+      const listing = execFileSync('mdir', ['-b', '-i', `${image}@@1M`, '::/'], { env, encoding: 'utf8' });
+      for (const name of storeFiles) expect(listing).toContain(`::/${name}\n`);
+      const config = execFileSync(
+        'mtype',
+        ['-i', `${image}@@1M`, firmware === 'bios' ? `::/${USB_FILES.syslinuxConfig}` : `::/${USB_FILES.grubConfig}`],
+        { env, encoding: 'utf8' },
+      );
+      for (const name of storeFiles) expect(config).toContain(`/${name}`);
     },
     BOOT_TIMEOUT,
   );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { choosePackages, parseDpkgList, storeNameOf, type DebianPackage } from '../../bench/closure.ts';
-import { compressorTable, mainTable, median, parseProcStat, parseTimeOutput } from '../../bench/report.ts';
+import { compressorTable, growthTable, mainTable, median, parseProcStat, parseTimeOutput } from '../../bench/report.ts';
 
 const MiB = 1024 * 1024;
 
@@ -63,13 +63,30 @@ describe('the benchmark arithmetic', () => {
     const row = { runs: [1], peakBytes: 100 * MiB, coresUsed: 1.9, otherLoad: 0.1 };
     const table = mainTable(
       [
-        { id: 'a', label: '(a) full', seconds: 6, bytes: 200 * MiB, ...row },
+        { id: 'a', label: '(a) full', seconds: 6, bytes: 200 * MiB, written: 50 * MiB, ...row },
         { id: 'd', label: '(d) one mksquashfs', seconds: 5, bytes: 190 * MiB, ...row },
       ],
       'd',
       2,
     );
-    expect(table).toMatch(/\| \(a\) full +\| 6\.00 s \| 1\.20 +\| 200 MiB \| 100 MiB/);
+    expect(table).toMatch(/\| \(a\) full +\| 6\.00 s \| 1\.20 +\| 200 MiB \| 50 MiB +\| 100 MiB/);
+    expect(table).toMatch(/\| \(d\) one mksquashfs \| 5\.00 s \| 1\.00 +\| 190 MiB \| - +\| 100 MiB/);
+    const growth = growthTable(
+      {
+        name: 'small',
+        paths: 100,
+        narBytes: 100 * MiB,
+        cases: [{ id: 'c', label: '(c)', seconds: 1, bytes: 0, ...row }],
+      },
+      {
+        name: 'big',
+        paths: 600,
+        narBytes: 300 * MiB,
+        cases: [{ id: 'c', label: '(c)', seconds: 1.5, bytes: 0, ...row }],
+      },
+    );
+    expect(growth).toMatch(/\| the closure \| 100 paths, 100 MiB \| 600 paths, 300 MiB \| 6\.0× paths, 3\.0× NAR/);
+    expect(growth).toMatch(/\| \(c\) +\| 1\.00 s +\| 1\.50 s +\| 1\.50× +\|/);
     expect(table).toMatch(/\| \(d\) one mksquashfs \| 5\.00 s \| 1\.00 /);
     const sizes = compressorTable(
       [

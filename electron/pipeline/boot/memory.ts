@@ -3,8 +3,9 @@
  * image needs (in the boot folder or on the USB image), plus room for the
  * kernel; and the hint a failed boot gets when it had too little.
  */
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { initrdNames } from '../../shared/boot-folder.ts';
 import { readBootFolderInfo } from '../media/read-folder.ts';
 import { readUsbImageInfo } from '../media/usb-image.ts';
 
@@ -42,7 +43,8 @@ export async function bootMemoryMiB(dir: string): Promise<number> {
   if (needed === undefined) {
     // Not our folder: guess from the download, which unpacks to a few times its size.
     let download = 0;
-    for (const name of ['bzImage', 'initrd', 'manifest', 'nix-store']) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of ['bzImage', ...initrdNames(names)]) {
       download += (await stat(join(dir, name)).catch(() => undefined))?.size ?? 0;
     }
     needed = download * 4;

@@ -113,9 +113,10 @@ export async function joinParts(
   parts: Iterable<CpioPart> | AsyncIterable<CpioPart>,
   file: string,
   signal?: AbortSignal,
+  bufferBytes = COPY_BUFFER_BYTES,
 ): Promise<void> {
   const out = await open(file, 'w');
-  const buffer = Buffer.allocUnsafe(COPY_BUFFER_BYTES);
+  const buffer = Buffer.allocUnsafe(bufferBytes);
   let filled = 0;
   const flush = async (): Promise<void> => {
     let written = 0;

@@ -45,10 +45,10 @@ export function parseSquashfsWriter(text: string, where: string): SquashfsWriter
   throw new NetbootError(`${where} takes ${SQUASHFS_WRITERS.join(' or ')}, not "${text}".`);
 }
 
-/** The writer a build uses when its request does not say: the environment's, else the built-in one. */
+/** The writer a build uses when its request does not say: the environment's, else mksquashfs. */
 export function defaultSquashfsWriter(env: NodeJS.ProcessEnv = process.env): SquashfsWriterChoice {
   const text = env[SQUASHFS_WRITER_ENV];
-  return text === undefined || text === '' ? 'builtin' : parseSquashfsWriter(text, SQUASHFS_WRITER_ENV);
+  return text === undefined || text === '' ? 'mksquashfs' : parseSquashfsWriter(text, SQUASHFS_WRITER_ENV);
 }
 /** Cache lookups in flight at once: file system round trips, not CPU. */
 const LOOKUP_CONCURRENCY = 32;
@@ -81,7 +81,7 @@ export async function planPacking(
   cache: Cache,
   squashfsCompression: SquashfsCompression,
   initrdCompression: InitrdCompression,
-  writer: SquashfsWriterChoice = 'builtin',
+  writer: SquashfsWriterChoice = 'mksquashfs',
 ): Promise<PackPlan> {
   const version = await toolVersion('mksquashfs');
   const squashfsRecipe = `mksquashfs ${version} ${formatCompression(squashfsCompression)}`;

@@ -6,7 +6,7 @@ import { constants, createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { INITRD_NAMES, SCRIPT_NAME } from '../../shared/boot-folder.ts';
+import { initrdNames, isInitrdName, isStoreFile, SCRIPT_NAME } from '../../shared/boot-folder.ts';
 import { formatBytes } from '../../shared/progress.ts';
 import type { Arch, BuildEvent, ExportNote, OutputFile } from '../../shared/types.ts';
 import { CanceledError, isAbort, NetbootError } from '../base/errors.ts';
@@ -44,7 +44,8 @@ export async function readBootSource(from: string): Promise<BootSource> {
   }
   const names = source.files.map((f) => f.name);
   const kernel = ['bzImage', 'Image'].find((name) => names.includes(name));
-  const missing = [...INITRD_NAMES, SCRIPT_NAME].filter((name) => !names.includes(name));
+  const missing = ['initrd', 'manifest', SCRIPT_NAME].filter((name) => !names.includes(name));
+  if (!names.some(isStoreFile)) missing.push('nix-store');
   if (kernel === undefined || missing.length > 0) {
     throw new NetbootError(
       `${from} is not a whole boot folder (it lacks ${kernel === undefined ? 'a kernel' : missing.join(', ')}); build the system again.`,
@@ -54,7 +55,7 @@ export async function readBootSource(from: string): Promise<BootSource> {
     .filter((f) => f.name === kernel || isInitrd(f.name))
     .reduce((sum, f) => sum + f.bytes + (isInitrd(f.name) ? alignmentPadding(f.bytes) : 0), 0);
   // In the order iPXE loads them, whatever order the build finished them in.
-  const order = [kernel, ...INITRD_NAMES, SCRIPT_NAME];
+  const order = [kernel, ...initrdNames(names), SCRIPT_NAME];
   const rank = (name: string): number => (order.includes(name) ? order.indexOf(name) : order.length);
   return {
     dir: from,
@@ -68,7 +69,7 @@ export async function readBootSource(from: string): Promise<BootSource> {
 }
 
 function isInitrd(name: string): boolean {
-  return (INITRD_NAMES as readonly string[]).includes(name);
+  return isInitrdName(name);
 }
 
 /**
@@ -137,7 +138,8 @@ export async function copyBytes(from: string, to: string, signal?: AbortSignal):
 /** Copy the boot folder's file `name` to `temp`; a file gone since the build is said as such. */
 export async function copyBootFile(from: string, name: string, temp: string): Promise<void> {
   try {
-    await copyFile(join(from, name), temp);
+    // A reflink where the file system has them (btrfs, XFS): no bytes copied; else a copy.
+    await copyFile(join(from, name), temp, constants.COPYFILE_FICLONE);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
