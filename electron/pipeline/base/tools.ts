@@ -30,6 +30,8 @@ export const TOOL_PACKAGES = {
   syslinux: 'syslinux',
   'grub-mkstandalone': 'grub-common',
   findmnt: 'util-linux',
+  // serve: DHCP (proxy or full) and TFTP for the iPXE loaders.
+  dnsmasq: 'dnsmasq-base',
 } as const;
 
 export type ToolName = keyof typeof TOOL_PACKAGES;
