@@ -13,9 +13,13 @@
  * - the server's parent killed with SIGKILL: no dnsmasq of ours is left.
  */
 import { execFile } from 'node:child_process';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_MARKER } from '../../electron/pipeline/media/markers.ts';
+import { type HttpEvent, startHttp } from '../../electron/pipeline/serve/http.ts';
+import { releaseSystems, snapshotSystems } from '../../electron/pipeline/serve/snapshot.ts';
 import { CLI, runCli, tempDir } from '../helpers/fixtures.ts';
 import { netnsProblem } from '../helpers/netns.ts';
 import {
@@ -36,11 +40,12 @@ const LONG = 420_000;
 
 let demo: string;
 let second: string;
+let cache: string;
 let net: PrivateNet;
 
 beforeAll(async () => {
   if (problem) return;
-  const cache = await tempDir();
+  cache = await tempDir();
   demo = await tempDir();
   second = await tempDir();
   expect((await runCli(['build', '--demo', '--out', demo, '--cache', cache, '--json'])).code).toBe(0);
@@ -252,4 +257,60 @@ describe.skipIf(problem !== undefined)(`serve${problem ? ` (${problem})` : ''}`,
     }
     expect(left).toEqual([]);
   }, 60_000);
+
+  it('HTTP: ranges and HEAD, nothing outside the served set, a folder rebuilt while served changes nothing until reload', async () => {
+    const folder = await tempDir();
+    expect((await runCli(['build', '--demo', '--out', folder, '--cache', cache, '--json'])).code).toBe(0);
+    const oldScript = await readFile(join(folder, 'netboot.ipxe'));
+    const oldInitrd = await readFile(join(folder, 'initrd'));
+    let systems = await snapshotSystems([folder]);
+    const events: HttpEvent[] = [];
+    const menu = { defaultIndex: 1, timeoutSeconds: 10 };
+    const { server, port } = await startHttp(
+      '127.0.0.1',
+      0,
+      () => ({ systems, assignments: new Map(), menu, base: 'http://127.0.0.1' }),
+      (e) => events.push(e),
+    );
+    const url = (path: string): string => `http://127.0.0.1:${port}${path}`;
+    try {
+      const part = await fetch(url('/1/initrd'), { headers: { Range: 'bytes=100-199' } });
+      expect(part.status).toBe(206);
+      expect(part.headers.get('content-range')).toBe(`bytes 100-199/${oldInitrd.length}`);
+      expect(Buffer.from(await part.arrayBuffer())).toEqual(oldInitrd.subarray(100, 200));
+      const head = await fetch(url('/1/nix-store'), { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(Number(head.headers.get('content-length'))).toBe((await stat(join(folder, 'nix-store'))).size);
+      for (const path of [
+        '/1/.netboot-composer.json',
+        '/1/..%2f..%2fetc%2fpasswd',
+        '/2/bzImage',
+        '/etc/passwd',
+        '/1/',
+      ]) {
+        expect((await fetch(url(path))).status, path).toBe(404);
+      }
+      expect(events.filter((e) => e.kind === 'refused').length).toBe(5);
+
+      // Another system built into the same folder while it is served: the old set is still what is sent.
+      const variant = ['build', '--demo', '--demo-stage1', 'systemd-script', '--out', folder, '--cache', cache];
+      expect((await runCli([...variant, '--json'])).code).toBe(0);
+      expect(await readFile(join(folder, 'netboot.ipxe'))).not.toEqual(oldScript);
+      expect(Buffer.from(await (await fetch(url('/1/netboot.ipxe'))).arrayBuffer())).toEqual(oldScript);
+      expect(Buffer.from(await (await fetch(url('/1/initrd'))).arrayBuffer())).toEqual(oldInitrd);
+      // Reloaded: the new set, whole.
+      await releaseSystems(systems);
+      systems = await snapshotSystems([folder]);
+      expect(Buffer.from(await (await fetch(url('/1/netboot.ipxe'))).arrayBuffer())).toEqual(
+        await readFile(join(folder, 'netboot.ipxe')),
+      );
+      expect(Buffer.from(await (await fetch(url('/1/initrd'))).arrayBuffer())).toEqual(
+        await readFile(join(folder, 'initrd')),
+      );
+    } finally {
+      server.closeAllConnections();
+      server.close();
+      await releaseSystems(systems);
+    }
+  }, 120_000);
 });
