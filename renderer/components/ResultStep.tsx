@@ -5,6 +5,7 @@ import { FileTable } from './FileTable.tsx';
 import { ExportCard } from './ExportCard.tsx';
 import { IpxePreview } from './IpxePreview.tsx';
 import { TestBootControls, TestBootPanel } from './TestBoot.tsx';
+import { ServeButton, ServePanel } from './ServePanel.tsx';
 
 /** Step 4: the script, the files, a test boot, the export. */
 export function ResultStep() {
@@ -32,9 +33,11 @@ export function ResultStep() {
           </p>
         </div>
         <TestBootControls />
+        <ServeButton />
       </header>
 
       <TestBootPanel />
+      <ServePanel dir={outcome.outDir} />
 
       <div className="result-layout">
         <div className="card script-card">

@@ -7,10 +7,14 @@
  * scratch folder's, never by a program's name alone.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { findUefiFiles } from '../../electron/pipeline/boot/firmware.ts';
-import { CLI, tempDir } from './fixtures.ts';
+
+// No vitest here: bench/serve.ts measures the README's figures with these too.
+export const CLI = resolve(import.meta.dirname, '..', '..', 'electron', 'cli', 'netboot-composer.ts');
+const tempDir = (): Promise<string> => mkdtemp(join(tmpdir(), 'nbc13-'));
 
 export const SERVER = '10.77.0.1';
 export const ROUTER = '10.77.0.2';
@@ -114,6 +118,7 @@ ip link set br0 up
         }
         execFileSync('ip', ['netns', 'del', ns]);
       }
+      await rm(dir, { recursive: true, force: true });
     },
   };
   return net;
@@ -277,6 +282,7 @@ export async function bootMachine(
   if (child.exitCode === null) child.kill('SIGKILL');
   await exited;
   text = await readFile(join(dir, 'console.log'), 'latin1').catch(() => text);
+  await rm(dir, { recursive: true, force: true });
   return { console: text, seconds: took, matched };
 }
 

@@ -7,31 +7,9 @@
 import { firmwareName } from './dnsmasq-config.ts';
 import type { HttpEvent } from './http.ts';
 import { normalMac } from './scripts.ts';
+import type { ClientFile, ClientState, ServeClient as Client } from '../../shared/serve.ts';
 
-export type ClientState = 'DHCP' | 'loader' | 'iPXE' | 'downloading' | 'booting';
-
-export interface ClientFile {
-  /** What it is: "loader undionly.kpxe", "script", or the file's name. */
-  name: string;
-  bytes: number;
-  total?: number | undefined;
-  /** Bytes per second over the transfer so far (the last one, when done). */
-  speed?: number | undefined;
-  done: boolean;
-  via: 'TFTP' | 'HTTP';
-}
-
-export interface Client {
-  mac: string;
-  ip?: string | undefined;
-  firmware?: string | undefined;
-  state: ClientState;
-  /** The system it loads (1, 2...), once known. */
-  system?: number | undefined;
-  files: ClientFile[];
-  firstSeen: number;
-  lastSeen: number;
-}
+export type { Client, ClientFile, ClientState };
 
 const ORDER: ClientState[] = ['DHCP', 'loader', 'iPXE', 'downloading', 'booting'];
 

@@ -5,19 +5,10 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
+import type { NetInterface } from '../../shared/serve.ts';
 import { NetbootError } from '../base/errors.ts';
 
-export interface NetInterface {
-  name: string;
-  /** Its first IPv4 address, network and prefix (absent: none). */
-  address?: string | undefined;
-  network?: string | undefined;
-  netmask?: string | undefined;
-  prefix?: number | undefined;
-  /** The kernel's operstate: up, down, unknown (a bridge without ports, a tap)... */
-  state: string;
-  up: boolean;
-}
+export type { NetInterface };
 
 export function toNumber(address: string): number {
   return address.split('.').reduce((n, part) => n * 256 + Number(part), 0);

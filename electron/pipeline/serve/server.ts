@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { NetbootError } from '../base/errors.ts';
 import { errnoCode, makeScratch } from '../base/fsutil.ts';
 import { findIpxeLoaders } from '../base/ipxe-loaders.ts';
+import type { ServedSystemInfo, ServeEvent } from '../../shared/serve.ts';
 import { type Client, ClientTable } from './clients.ts';
 import { findDhcpServer } from './dhcp-probe.ts';
 import { dnsmasqConfig } from './dnsmasq-config.ts';
@@ -33,31 +34,8 @@ export interface ServeOptions {
   onEvent: (event: ServeEvent) => void;
 }
 
-/** A served system as events and the app show it. */
-export interface SystemSummary {
-  index: number;
-  dir: string;
-  name: string;
-  version?: string | undefined;
-  arch?: string | undefined;
-  ramBytes?: number | undefined;
-  files: { name: string; bytes: number }[];
-}
-
-export type ServeEvent =
-  | {
-      event: 'serving';
-      iface: string;
-      address: string;
-      mode: 'proxy' | 'full';
-      range?: { start: string; end: string } | undefined;
-      url: string;
-      systems: SystemSummary[];
-    }
-  | { event: 'client'; client: Client }
-  | { event: 'notice'; message: string }
-  | { event: 'reloaded'; systems: SystemSummary[] }
-  | { event: 'stopped'; reason?: string | undefined };
+export type SystemSummary = ServedSystemInfo;
+export type { ServeEvent };
 
 export interface Serving {
   url: string;
