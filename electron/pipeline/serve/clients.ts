@@ -30,6 +30,8 @@ export class ClientTable {
   private readonly transfers = new Map<string, { started: number }>();
   /** Loaders sent by TFTP to an address whose MAC we learn later (proxy DHCP: the router gave the address). */
   private readonly tftpOfIp = new Map<string, string[]>();
+  /** The sizes of the loaders TFTP serves (dnsmasq's log gives only the name). */
+  readonly loaderBytes = new Map<string, number>();
 
   private readonly bootFiles: BootFilesOf;
   private readonly onChange: (client: Client) => void;
@@ -69,7 +71,10 @@ export class ClientTable {
   private tftpSent(client: Client, name: string): void {
     const file = client.files.find((f) => f.name === name && f.via === 'TFTP');
     if (file) file.done = true;
-    else client.files.push({ name, bytes: 0, done: true, via: 'TFTP' });
+    else {
+      const bytes = this.loaderBytes.get(name) ?? 0;
+      client.files.push({ name, bytes, total: bytes || undefined, done: true, via: 'TFTP' });
+    }
     this.advance(client, 'loader');
   }
 

@@ -3,7 +3,7 @@
  * (proxy by default) and TFTP (the iPXE loaders only), our HTTP server for
  * the scripts and the boot files, and the live client table.
  */
-import { copyFile, chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, chmod, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { NetbootError } from '../base/errors.ts';
@@ -162,6 +162,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
       if (from) {
         await copyFile(from, join(tftpRoot, name));
         await chmod(join(tftpRoot, name), 0o644);
+        table.loaderBytes.set(name, (await stat(join(tftpRoot, name))).size);
       }
     }
     let base = '';
