@@ -240,6 +240,24 @@ describe.skipIf(problem !== undefined)(`serve${problem ? ` (${problem})` : ''}`,
       expect(result.stderr, args.join(' ')).toContain(text);
       expect(result.code, args.join(' ')).toBe(code);
     }
+    // Not root: one sentence, before anything is opened.
+    const user = await promisify(execFile)('setpriv', [
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      process.execPath,
+      CLI,
+      'serve',
+      '--dir',
+      demo,
+      '--interface',
+      'lo',
+    ]).catch((error: { code: number; stderr: string }) => error);
+    expect(user).toMatchObject({
+      code: 1,
+      stderr:
+        'error: Serving needs the DHCP and TFTP ports (67, 69, 4011), which only root may open: run it with sudo.\n',
+    });
   }, 60_000);
 
   it('dies with its parent: SIGKILL leaves no dnsmasq of ours', async () => {
