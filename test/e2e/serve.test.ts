@@ -10,7 +10,8 @@
  * - full DHCP on an empty link, two systems behind the menu: the machine
  *   takes the second, the menu's default after its timeout;
  * - refused: full DHCP beside a router, a port in use, bad input;
- * - the server's parent killed with SIGKILL: no dnsmasq of ours is left.
+ * - the server's parent killed with SIGKILL: no dnsmasq of ours is left;
+ * - HTTP ranges, refusals, a rebuild while serving; the link going down.
  */
 import { execFile } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
@@ -331,4 +332,20 @@ describe.skipIf(problem !== undefined)(`serve${problem ? ` (${problem})` : ''}`,
       await releaseSystems(systems);
     }
   }, 120_000);
+
+  it('says when the interface goes down while serving, and when it is back', async () => {
+    const run = startServe(net, ['--dir', demo, '--interface', 'br0']);
+    runs.push(run);
+    await run.waitFor((e) => e.event === 'serving');
+    net.run('ip link set br0 down');
+    try {
+      await run.waitFor(
+        (e) => e.event === 'notice' && String(e.message).startsWith('br0 went down or lost 10.77.0.1'),
+        15_000,
+      );
+    } finally {
+      net.run('ip link set br0 up');
+    }
+    await run.waitFor((e) => e.event === 'notice' && String(e.message).startsWith('br0 is up again'), 30_000);
+  }, 60_000);
 });

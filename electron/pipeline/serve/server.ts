@@ -15,7 +15,7 @@ import { findDhcpServer } from './dhcp-probe.ts';
 import { dnsmasqConfig } from './dnsmasq-config.ts';
 import { type RunningDnsmasq, dnsmasqFailure, startDnsmasq } from './dnsmasq-run.ts';
 import { type HttpEvent, type HttpServing, startHttp } from './http.ts';
-import { toNumber, usableInterface } from './interfaces.ts';
+import { listInterfaces, toNumber, usableInterface } from './interfaces.ts';
 import type { MenuOptions } from './scripts.ts';
 import { releaseSystems, type ServedSystem, snapshotSystems } from './snapshot.ts';
 
@@ -140,8 +140,10 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     (index) => systems.find((s) => s.index === index)?.bootFiles ?? [],
     (client) => options.onEvent({ event: 'client', client }),
   );
+  let watch: NodeJS.Timeout | undefined;
   const cleanup = async (): Promise<void> => {
     stopping = true;
+    clearInterval(watch);
     await dnsmasq?.stop();
     if (http) {
       http.closeAllConnections();
@@ -219,6 +221,23 @@ export async function serve(options: ServeOptions): Promise<Serving> {
       process.pid,
       (line) => table.dnsmasqLine(line),
     );
+    // The link going down (a cable pulled) or up again: said once each time.
+    let linkUp = true;
+    watch = setInterval(() => {
+      void listInterfaces().then((list) => {
+        const now = list.find((i) => i.name === iface.name);
+        const up = now?.up === true && now.address === iface.address;
+        if (up === linkUp || stopping) return;
+        linkUp = up;
+        options.onEvent({
+          event: 'notice',
+          message: up
+            ? `${iface.name} is up again with ${iface.address}: machines can boot from it.`
+            : `${iface.name} went down or lost ${iface.address}: no machine can reach this server until it is back.`,
+        });
+      });
+    }, 2000);
+    watch.unref();
     const ended = dnsmasq.exited.then(async ({ lastLine }) => {
       if (stopping) return undefined;
       const reason = dnsmasqFailure(lastLine, iface.name);
