@@ -71,7 +71,9 @@ describe.skipIf(problem !== undefined)(`Serve in the app${problem ? ` (${problem
     await page.getByRole('button', { name: 'Serve' }).click();
     const panel = page.getByRole('region', { name: 'Serve' });
     const iface = panel.getByLabel('Network interface');
-    await expect.poll(() => iface.locator('option').allTextContents()).toContain('br0 · 10.77.0.1/24 · link up');
+    await expect
+      .poll(() => iface.locator('option').allTextContents(), { timeout: 30_000 })
+      .toContain('br0 · 10.77.0.1/24 · link up');
     await iface.selectOption('br0');
     expect(await panel.getByRole('radio', { name: 'Proxy DHCP (beside the router)' }).isChecked()).toBe(true);
     await panel.getByRole('button', { name: 'Start serving' }).click();
