@@ -19,6 +19,7 @@ const PIPELINE_LAYERS = {
   compose: { below: ['base', 'media'], why: STAGE },
   boot: { below: ['base', 'media'], why: STAGE },
   export: { below: ['base', 'media'], why: STAGE },
+  serve: { below: ['base', 'media'], why: STAGE },
 };
 const PIPELINE_FOLDERS = Object.keys(PIPELINE_LAYERS);
 

@@ -7,6 +7,7 @@
  *   demo       build the bundled demo system and boot it
  *   cache      show the cache's size and hit rate, or prune it
  *   inspect    what an image is made of, and why a path is there
+ *   serve      answer netbooting machines: DHCP, TFTP and HTTP on one interface
  *
  * Exit codes: 0 done, 1 failed, 2 bad usage, 130 interrupted (Ctrl-C),
  * 143 stopped by SIGTERM, 129 by SIGHUP.
@@ -21,6 +22,7 @@ import { runCache } from './commands/cache.ts';
 import { runDemo } from './commands/demo.ts';
 import { runExport } from './commands/export.ts';
 import { runInspect } from './commands/inspect.ts';
+import { runServe } from './commands/serve.ts';
 import { runTestBoot } from './commands/test-boot.ts';
 import { UsageError, type Context } from './context.ts';
 import { report } from './errors.ts';
@@ -42,6 +44,10 @@ const USAGE = `Usage:
         [--no-boot] [--json] [--debug]
   netboot-composer cache stats [--cache DIR] [--json]
   netboot-composer cache prune [--max-size SIZE] [--cache DIR] [--json]
+  netboot-composer serve --dir BOOT_FOLDER [--dir BOOT_FOLDER2 ...] --interface NAME
+        [--proxy | --dhcp-range FIRST,LAST] [--http-port PORT] [--assign MAC=N ...]
+        [--menu-default N] [--menu-timeout SECONDS] [--json] [--debug]
+  netboot-composer serve --list-interfaces [--json]
 
   build      Pack a NixOS system into a boot folder: kernel, initrd, manifest,
              nix-store and netboot.ipxe. Store paths packed before are reused
@@ -74,6 +80,13 @@ const USAGE = `Usage:
              holds at most SIZE (default: the limit). Builds prune to the limit
              themselves: --cache-limit, else NETBOOT_COMPOSER_CACHE_LIMIT, else 5G.
              Sizes: 5G, 500M, 2048K (powers of 1024).
+  serve      Make this machine the boot server on one interface, as root (sudo):
+             proxy DHCP beside the network's router (default), or full DHCP
+             with --dhcp-range (refused when another DHCP server answers);
+             TFTP for the iPXE loaders, HTTP for the boot files. Several
+             --dir: an iPXE menu (--menu-default, --menu-timeout, default 10 s);
+             --assign MAC=N always boots that machine into system N. Prints
+             each machine that boots; Ctrl-C stops every server it started.
 
 Squashfs compressors: gzip[:1-9], zstd[:1-22] (default zstd:6), xz, lz4, lzo[:1-9].
 Squashfs writer: mksquashfs packs every path (default); --squashfs-writer builtin
@@ -91,6 +104,7 @@ const COMMANDS: Record<string, (args: string[], context: Context) => Promise<num
   demo: runDemo,
   cache: runCache,
   inspect: runInspect,
+  serve: runServe,
 };
 
 /** Run the CLI with `argv` (without node and the script); resolves to the exit code. */

@@ -28,7 +28,7 @@ import type {
   SystemSummary,
 } from '../shared/ipc.ts';
 import { JOB_EVENT_CHANNEL } from '../shared/ipc.ts';
-import type { Arch, BootEvent, BuildEvent, SystemSource, TestBootResult } from '../shared/types.ts';
+import type { Arch, BuildEvent, SystemSource, TestBootResult } from '../shared/types.ts';
 import { SCRIPT_NAME } from '../shared/boot-folder.ts';
 import { build, resolveSystem } from '../pipeline/compose/build.ts';
 import { cacheStats, pruneCache } from '../pipeline/compose/cache.ts';
@@ -42,6 +42,7 @@ import { testBootMemoryMiB } from '../pipeline/boot/memory.ts';
 import { exportTo } from '../pipeline/export/export.ts';
 import { listFlakeSystems } from '../pipeline/compose/nix.ts';
 import { checkNix } from '../pipeline/compose/nix-env.ts';
+import { runServeHelper, serveInterfaces } from './serve-handlers.ts';
 
 /** The part of a WebContents the handlers use: who asked, and how to answer with events. */
 export interface Sender {
@@ -76,7 +77,7 @@ export interface MainOptions {
 /** How long a test boot from the app waits for the expected line, as the CLI's test-boot does. */
 export const BOOT_TIMEOUT_SECONDS = 300;
 
-type JobEmit = (event: BuildEvent | BootEvent) => void;
+type JobEmit = (event: JobEvent['event']) => void;
 
 type Handler<C extends InvokeChannel> = (request: RequestOf<C>, sender: Sender) => Promise<ResponseOf<C>>;
 export type Handlers = { [C in InvokeChannel]: Handler<C> };
@@ -345,5 +346,10 @@ export class MainHandlers {
       const facts = await factsOfBootFolder(request.dir);
       return { facts, diff: await diffWithPrevious(this.cacheDir, facts) };
     },
+
+    'serve:interfaces': () => serveInterfaces(),
+
+    'serve:start': ({ jobId, ...request }, sender) =>
+      this.job(jobId, sender, (signal, emit) => runServeHelper(request, signal, emit)),
   };
 }

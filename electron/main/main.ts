@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BuildProgress } from '../shared/progress.ts';
 import type { Arch } from '../shared/types.ts';
-import { isBootEvent, type FilePurpose, type Purpose } from '../shared/ipc.ts';
+import { isBootEvent, isServeEvent, type FilePurpose, type Purpose } from '../shared/ipc.ts';
 import { MainHandlers, type Sender } from './handlers.ts';
 import { createIpcRouter, registerIpc, type RequestEvent } from './ipc.ts';
 import { pageUrlProblem } from './page-url.ts';
@@ -93,7 +93,7 @@ const handlers = new MainHandlers({
   },
   // The taskbar follows the build (a test boot's events are not a build's).
   onJobEvent(sender, { event }) {
-    if (isBootEvent(event)) return;
+    if (isBootEvent(event) || isServeEvent(event)) return;
     const window = BrowserWindow.fromWebContents(sender as WebContents);
     if (!window) return;
     let state = progress.get(sender.id);

@@ -9,6 +9,11 @@ import type { InvokeChannel } from '../shared/ipc.ts';
 import { kernelParamsProblem } from '../shared/kernel-params.ts';
 import { ARCHES, FIRMWARES, INITRD_COMPRESSORS, SQUASHFS_COMPRESSORS } from '../shared/types.ts';
 
+const ipv4 = z
+  .string()
+  .regex(/^\d{1,3}(\.\d{1,3}){3}$/, 'an IPv4 address, e.g. 10.0.0.100')
+  .refine((a) => a.split('.').every((p) => Number(p) <= 255), 'an IPv4 address, e.g. 10.0.0.100');
+
 const jobId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a job id is 1 to 64 letters, digits, - or _');
 
 /** Line breaks, NUL and the other control characters: no text from the page needs them. */
@@ -158,4 +163,13 @@ export const requestSchemas = {
     })
     .strict(),
   'closure:inspect': z.union([z.object({ dir: absolutePath }).strict(), z.object({ toplevel: absolutePath }).strict()]),
+  'serve:interfaces': empty,
+  'serve:start': z
+    .object({
+      jobId,
+      dirs: z.array(absolutePath).min(1).max(16),
+      iface: z.string().regex(/^[A-Za-z0-9_.@-]{1,15}$/, 'an interface name is 1 to 15 letters, digits, _ . @ or -'),
+      range: z.object({ start: ipv4, end: ipv4 }).strict().optional(),
+    })
+    .strict(),
 } satisfies { [C in InvokeChannel]: z.ZodType };

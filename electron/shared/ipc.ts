@@ -26,6 +26,7 @@ import type {
 import type { ClosureDiff } from './closure-diff.ts';
 import type { ClosureFacts } from './closure-map.ts';
 import { DEFAULT_INITRD_COMPRESSION, DEFAULT_SQUASHFS_COMPRESSION } from './compression.ts';
+import type { NetInterface, ServeEvent, ServeRequest } from './serve.ts';
 
 /** What the app shows about a system once it is resolved. */
 export interface SystemSummary {
@@ -189,6 +190,13 @@ export interface InvokeChannels {
    * packed sizes, no diff), for the Build step while it packs.
    */
   'closure:inspect': { request: { dir: string } | { toplevel: string }; response: ClosureReport };
+  /** The network interfaces a Serve may answer on. */
+  'serve:interfaces': { request: Record<string, never>; response: NetInterface[] };
+  /**
+   * Serve boot folders on one interface until `job:cancel` (Stop) or the
+   * window closes; streams {@link ServeJobEvent}s. Answers how it ended.
+   */
+  'serve:start': { request: { jobId: string } & ServeRequest; response: { reason?: string | undefined } };
 }
 
 export type InvokeChannel = keyof InvokeChannels;
@@ -214,6 +222,8 @@ export const INVOKE_CHANNELS = [
   'cache:stats',
   'cache:prune',
   'closure:inspect',
+  'serve:interfaces',
+  'serve:start',
 ] as const satisfies readonly InvokeChannel[];
 
 /** The one channel main pushes on: events of a job, addressed to the window that started it. */
@@ -222,13 +232,25 @@ export const JOB_EVENT_CHANNEL = 'job:event';
 /** Events of a job: a build's events, an export's per-file events (the same `file` shape), a test boot's events. */
 export interface JobEvent {
   jobId: string;
-  event: BuildEvent | BootEvent;
+  event: BuildEvent | BootEvent | ServeJobEvent;
+}
+
+/**
+ * A serve job's events: what will run (and whether as root through pkexec),
+ * then the server's own events.
+ */
+export type ServeJobEvent =
+  { event: 'serve-command'; command: string; elevated: boolean } | { event: 'serve'; data: ServeEvent };
+
+/** Whether `event` is a serve job's. */
+export function isServeEvent(event: JobEvent['event']): event is ServeJobEvent {
+  return event.event === 'serve' || event.event === 'serve-command';
 }
 
 const BOOT_EVENTS: ReadonlySet<string> = new Set<BootEvent['event']>(['boot-start', 'accel', 'console', 'boot-result']);
 
 /** Whether `event` is a test boot's rather than a build's. */
-export function isBootEvent(event: BuildEvent | BootEvent): event is BootEvent {
+export function isBootEvent(event: BuildEvent | BootEvent | ServeJobEvent): event is BootEvent {
   return BOOT_EVENTS.has(event.event);
 }
 

@@ -7,6 +7,7 @@ import { ExportCard } from './ExportCard.tsx';
 import { IpxePreview } from './IpxePreview.tsx';
 import { SizeMap } from './SizeMap.tsx';
 import { TestBootControls, TestBootPanel } from './TestBoot.tsx';
+import { ServeButton, ServePanel } from './ServePanel.tsx';
 
 /** Step 4: the script, the files, a test boot, the export. */
 export function ResultStep() {
@@ -34,9 +35,11 @@ export function ResultStep() {
           </p>
         </div>
         <TestBootControls />
+        <ServeButton />
       </header>
 
       <TestBootPanel />
+      <ServePanel dir={outcome.outDir} />
 
       <div className="result-layout">
         <div className="card script-card">

@@ -5,7 +5,7 @@
  * Progress reaches React at most every `publishEveryMs`. Its interface is in
  * state.ts.
  */
-import { isBootEvent, type NetbootApi } from '../../electron/shared/ipc.ts';
+import { isBootEvent, isServeEvent, type NetbootApi } from '../../electron/shared/ipc.ts';
 import { kernelParamsProblem } from '../../electron/shared/kernel-params.ts';
 import { BuildProgress } from '../../electron/shared/progress.ts';
 import type { BootEvent } from '../../electron/shared/types.ts';
@@ -128,6 +128,7 @@ export function createBuildSlice(
     },
     onJobEvent({ jobId, event }) {
       const state = get();
+      if (isServeEvent(event)) return; // the Serve panel's own store takes these (store/serve.ts)
       if (isBootEvent(event)) {
         if (jobId === state.boot?.job) applyBootEvent(event);
         return;

@@ -124,6 +124,16 @@ const VALID: { [C in InvokeChannel]: fc.Arbitrary<Record<string, unknown>> } = {
   ),
   'cache:stats': empty,
   'cache:prune': fc.record({ maxBytes: fc.integer({ min: 0, max: 2 ** 40 }) }, { requiredKeys: [] }),
+  'serve:interfaces': empty,
+  'serve:start': fc.record(
+    {
+      jobId,
+      dirs: fc.array(absolutePath, { minLength: 1, maxLength: 3 }),
+      iface: fc.constantFrom('eth0', 'br0', 'enp3s0'),
+      range: fc.constant({ start: '10.0.0.100', end: '10.0.0.199' }),
+    },
+    { requiredKeys: ['jobId', 'dirs', 'iface'] },
+  ),
 };
 
 // ---------------------------------------------------------------------------

@@ -35,6 +35,8 @@ export const TOOL_PACKAGES = {
   'apt-cache': 'apt',
   'dpkg-deb': 'dpkg',
   'qemu-system-aarch64': 'qemu-system-arm',
+  // serve: DHCP (proxy or full) and TFTP for the iPXE loaders.
+  dnsmasq: 'dnsmasq-base',
 } as const;
 
 export type ToolName = keyof typeof TOOL_PACKAGES;
