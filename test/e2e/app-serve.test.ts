@@ -10,16 +10,15 @@
  * Stop leaves no process in the namespace. Screenshots: docs/screenshots/.
  */
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_MARKER } from '../../electron/pipeline/media/markers.ts';
 import { buildRenderer, launchChromium, openApp, type AppHarness } from '../helpers/app-harness.ts';
-import { ROOT, tempDir } from '../helpers/fixtures.ts';
+import { tempDir } from '../helpers/fixtures.ts';
 import { netnsProblem } from '../helpers/netns.ts';
 import { bootMachine, makePrivateNet, type PrivateNet } from '../helpers/serve-net.ts';
+import { readmeShot } from '../helpers/screenshots.ts';
 
-const SHOTS = join(ROOT, 'docs', 'screenshots');
 const MARKER = new RegExp(`${DEMO_MARKER}, \\d+ store paths present and verified`);
 const problem = netnsProblem();
 
@@ -84,7 +83,7 @@ describe.skipIf(problem !== undefined)(`Serve in the app${problem ? ` (${problem
     expect(await panel.getByTestId('serve-command').textContent()).toMatch(
       /^Runs: ip netns exec nbc13-\S+ \S+node \S+netboot-composer\.ts serve --dir \S+boot\/demo --interface br0 --proxy --json --control-stdin$/,
     );
-    await page.screenshot({ path: join(SHOTS, 'serve-ready.png') });
+    await readmeShot(page, 'serve-ready');
 
     const machines = Promise.all([
       bootMachine(net, { firmware: 'bios', tap: 0, mac: '52:54:00:13:02:01' }, MARKER),
@@ -92,7 +91,7 @@ describe.skipIf(problem !== undefined)(`Serve in the app${problem ? ` (${problem
     ]);
     // Mid-way: both in the table.
     await expect.poll(async () => (await rows(page)).length, { timeout: 120_000, interval: 500 }).toBe(2);
-    await page.screenshot({ path: join(SHOTS, 'serve-booting.png') });
+    await readmeShot(page, 'serve-booting');
     const [bios, uefi] = await machines;
     expect(bios.console, bios.console.slice(-1500)).toMatch(MARKER);
     expect(uefi.console, uefi.console.slice(-1500)).toMatch(MARKER);
@@ -106,7 +105,7 @@ describe.skipIf(problem !== undefined)(`Serve in the app${problem ? ` (${problem
     const fetched = (await rows(page)).map((r) => r[4]!);
     expect(fetched.find((f) => f.includes('snponly.efi'))).toMatch(/nix-store \d/);
     for (const f of fetched) expect(f).toMatch(/bzImage [\d.]+ MiB @ [\d.]+ [KM]iB\/s/);
-    await page.screenshot({ path: join(SHOTS, 'serve-booted.png') });
+    await readmeShot(page, 'serve-booted');
 
     await panel.getByRole('button', { name: 'Stop' }).click();
     await panel.getByText(/^Stopped; no server process is left\.$/).waitFor({ timeout: 30_000 });
