@@ -42,7 +42,7 @@ import { testBootMemoryMiB } from '../pipeline/boot/memory.ts';
 import { exportTo } from '../pipeline/export/export.ts';
 import { listFlakeSystems } from '../pipeline/compose/nix.ts';
 import { checkNix } from '../pipeline/compose/nix-env.ts';
-import { runServeHelper, serveInterfaces } from './serve-handlers.ts';
+import { runServeHelper, type ServeControl, type ServeHelperOptions, serveInterfaces } from './serve-handlers.ts';
 
 /** The part of a WebContents the handlers use: who asked, and how to answer with events. */
 export interface Sender {
@@ -72,6 +72,8 @@ export interface MainOptions {
   onJobEvent?: (sender: Sender, event: JobEvent) => void;
   /** A job finished, failed or was canceled. */
   onJobEnd?: (sender: Sender, jobId: string) => void;
+  /** How the serve helper is run (the tests point it at a stand-in CLI); default: this checkout's CLI. */
+  serveHelper?: ServeHelperOptions | undefined;
 }
 
 /** How long a test boot from the app waits for the expected line, as the CLI's test-boot does. */
@@ -99,6 +101,8 @@ export class MainHandlers {
   readonly settings: SettingsStore;
   readonly cacheDir: string;
   private readonly jobs = new Map<string, Job>();
+  /** The running serve helpers, by job. */
+  private readonly serveControls = new Map<string, ServeControl>();
   /** The last build of each boot folder: two windows building one system take turns. */
   private readonly folderTurns = new Map<string, Promise<unknown>>();
   private readonly options: MainOptions;
@@ -350,6 +354,21 @@ export class MainHandlers {
     'serve:interfaces': () => serveInterfaces(),
 
     'serve:start': ({ jobId, ...request }, sender) =>
-      this.job(jobId, sender, (signal, emit) => runServeHelper(request, signal, emit)),
+      this.job(jobId, sender, async (signal, emit) => {
+        const onControl = (control: ServeControl): void => void this.serveControls.set(jobId, control);
+        try {
+          return await runServeHelper(request, signal, emit, { ...this.options.serveHelper, onControl });
+        } finally {
+          this.serveControls.delete(jobId);
+        }
+      }),
+
+    'serve:reload': async ({ jobId }, sender) => {
+      const control = this.serveControls.get(jobId);
+      if (!control || this.jobs.get(jobId)?.senderId !== sender.id)
+        throw new NetbootError('Nothing is being served to reload; start serving first.');
+      control.reload();
+      return null;
+    },
   };
 }

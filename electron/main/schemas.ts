@@ -172,4 +172,5 @@ export const requestSchemas = {
       range: z.object({ start: ipv4, end: ipv4 }).strict().optional(),
     })
     .strict(),
+  'serve:reload': z.object({ jobId }).strict(),
 } satisfies { [C in InvokeChannel]: z.ZodType };

@@ -3,8 +3,8 @@
  * (the same engine, electron/pipeline/serve/) and relays its --json events to
  * the page. The ports need root: as root it runs directly; otherwise through
  * pkexec (polkit asks the user once), and the page is told the exact command
- * first. Only that helper runs as root. It reads "stop" on its stdin, and
- * stops when its stdin closes: Stop, a closed window, and a crash of the app
+ * first. Only that helper runs as root. It reads "reload" and "stop" on its
+ * stdin (Reload writes the first), and stops when its stdin closes: Stop, a closed window, and a crash of the app
  * all end it, and its dnsmasq with it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -26,6 +26,14 @@ export interface ServeHelperOptions {
    * tests' private network (NETBOOT_COMPOSER_SERVE_WRAP). Never set by the app.
    */
   wrap?: string[] | undefined;
+  /** Gets the running helper's controls once it is started (main keeps them for `serve:reload`). */
+  onControl?: ((control: ServeControl) => void) | undefined;
+}
+
+/** What the app can tell a running helper. */
+export interface ServeControl {
+  /** New requests get the folders as they are now; the helper answers with `reloaded` or a "Not reloaded" notice. */
+  reload(): void;
 }
 
 function wrapFromEnv(): string[] {
@@ -112,6 +120,11 @@ export async function runServeHelper(
       if (event.event === 'stopped') stopped = event.reason ?? '';
       emit({ event: 'serve', data: event });
     }
+  });
+  options.onControl?.({
+    reload: () => {
+      if (child.stdin!.writable) child.stdin!.write('reload\n');
+    },
   });
   const onAbort = (): void => {
     child.stdin!.write('stop\n');

@@ -197,6 +197,11 @@ export interface InvokeChannels {
    * window closes; streams {@link ServeJobEvent}s. Answers how it ended.
    */
   'serve:start': { request: { jobId: string } & ServeRequest; response: { reason?: string | undefined } };
+  /**
+   * Tell the serve job `jobId` to reload: new requests get the folders as
+   * they are now. The result comes as its `reloaded` event or a notice.
+   */
+  'serve:reload': { request: { jobId: string }; response: null };
 }
 
 export type InvokeChannel = keyof InvokeChannels;
@@ -224,6 +229,7 @@ export const INVOKE_CHANNELS = [
   'closure:inspect',
   'serve:interfaces',
   'serve:start',
+  'serve:reload',
 ] as const satisfies readonly InvokeChannel[];
 
 /** The one channel main pushes on: events of a job, addressed to the window that started it. */

@@ -39,7 +39,7 @@ export function ResultStep() {
       </header>
 
       <TestBootPanel />
-      <ServePanel dir={outcome.outDir} />
+      <ServePanel dir={outcome.outDir} build={outcome} />
 
       <div className="result-layout">
         <div className="card script-card">

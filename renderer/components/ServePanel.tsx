@@ -42,25 +42,39 @@ export function ServeButton() {
   );
 }
 
-export function ServePanel({ dir }: { dir: string }) {
+/** `build`: the page's build outcome of `dir` (a new one while serving waits for Reload). */
+export function ServePanel({ dir, build }: { dir: string; build?: unknown }) {
   const s = useServe((state) => state);
   if (!s.open) return null;
   const running = s.status === 'starting' || s.status === 'serving' || s.status === 'stopping';
+  const stale = s.status === 'serving' && build !== undefined && s.dirs.includes(dir) && s.servedBuild !== build;
   const chosen = s.interfaces?.find((i) => i.name === s.iface);
   return (
     <section className="card serve-panel" aria-label="Serve">
       <div className="card-title-row">
         <h3>Serve to the machines on a network</h3>
         {running ? (
-          <button type="button" onClick={s.stop} disabled={s.status === 'stopping'}>
-            Stop
-          </button>
+          <span className="row">
+            {s.status === 'serving' ? (
+              <button
+                type="button"
+                onClick={() => void s.reload(build)}
+                disabled={s.reloading !== undefined}
+                title="New requests get the folders as they are now."
+              >
+                {s.reloading ? 'Reloading…' : 'Reload'}
+              </button>
+            ) : null}
+            <button type="button" onClick={s.stop} disabled={s.status === 'stopping'}>
+              Stop
+            </button>
+          </span>
         ) : (
           <button
             type="button"
             className="primary"
             disabled={!chosen?.up || !chosen.address}
-            onClick={() => void s.start([dir])}
+            onClick={() => void s.start([dir], build)}
           >
             Start serving
           </button>
@@ -144,7 +158,13 @@ export function ServePanel({ dir }: { dir: string }) {
             Serving {s.serving.systems.map((x) => x.name).join(', ')} on {s.serving.iface} ({s.serving.address}),{' '}
             {s.serving.mode === 'proxy' ? 'proxy DHCP' : 'full DHCP'}. Power on the machines to boot.
           </p>
+          <p className="muted">Reload: new requests get the folders as they are now.</p>
         </div>
+      ) : null}
+      {stale ? (
+        <p className="note note-warning" role="status" data-testid="serve-stale">
+          You built again: machines still get the previous build&apos;s files until you press Reload.
+        </p>
       ) : null}
       {s.status === 'stopped' ? (
         <p role="status">Stopped{s.reason ? `: ${s.reason}` : ''}; no server process is left.</p>

@@ -29,10 +29,19 @@ export interface ServeState {
   notices: string[];
   reason: string | undefined;
   error: ErrorInfo | undefined;
+  /** The folders being served. */
+  dirs: string[];
+  /** The build (the page's outcome) served now: a later build of a served folder waits for Reload. */
+  servedBuild: unknown;
+  /** Reload asked and not answered yet, with the build it will serve. */
+  reloading: { build: unknown } | undefined;
   toggle(): void;
   loadInterfaces(): Promise<void>;
   set(patch: Partial<Pick<ServeState, 'iface' | 'mode' | 'rangeStart' | 'rangeEnd'>>): void;
-  start(dirs: string[]): Promise<void>;
+  /** `build`: the page's outcome now (what the served folder holds). */
+  start(dirs: string[], build?: unknown): Promise<void>;
+  /** New requests get the folders as they are now. */
+  reload(build?: unknown): Promise<void>;
   stop(): void;
 }
 
@@ -60,6 +69,9 @@ export function createServeStore(api: NetbootApi): ServeStore {
     notices: [],
     reason: undefined,
     error: undefined,
+    dirs: [],
+    servedBuild: undefined,
+    reloading: undefined,
     toggle() {
       const open = !get().open;
       set({ open });
@@ -79,7 +91,7 @@ export function createServeStore(api: NetbootApi): ServeStore {
         Object.assign(next, suggestRange(get().interfaces?.find((i) => i.name === patch.iface)));
       set(next);
     },
-    async start(dirs) {
+    async start(dirs, build) {
       const { iface, mode, rangeStart, rangeEnd, status } = get();
       if (status === 'starting' || status === 'serving' || status === 'stopping') return;
       const jobId = newJobId('serve');
@@ -92,6 +104,9 @@ export function createServeStore(api: NetbootApi): ServeStore {
         notices: [],
         reason: undefined,
         error: undefined,
+        dirs,
+        servedBuild: build,
+        reloading: undefined,
       });
       const answer = await call(() =>
         api.serveStart({
@@ -105,6 +120,13 @@ export function createServeStore(api: NetbootApi): ServeStore {
       if (answer.ok) set({ status: 'stopped', reason: answer.value.reason });
       else if (answer.error.kind === 'canceled') set({ status: 'stopped' });
       else set({ status: 'error', error: answer.error });
+    },
+    async reload(build) {
+      const { job, status } = get();
+      if (!job || status !== 'serving') return;
+      set({ reloading: { build } });
+      const answer = await call(() => api.serveReload({ jobId: job }));
+      if (!answer.ok && get().job === job) set({ reloading: undefined, error: answer.error });
     },
     stop() {
       const { job, status } = get();
@@ -131,10 +153,18 @@ export function createServeStore(api: NetbootApi): ServeStore {
         break;
       }
       case 'notice':
-        store.setState({ notices: [...state.notices, data.message].slice(-5) });
+        store.setState({
+          notices: [...state.notices, data.message].slice(-5),
+          ...(data.message.startsWith('Not reloaded') ? { reloading: undefined } : {}),
+        });
         break;
       case 'reloaded':
-        if (state.serving) store.setState({ serving: { ...state.serving, systems: data.systems } });
+        store.setState({
+          ...(state.serving ? { serving: { ...state.serving, systems: data.systems } } : {}),
+          ...(state.reloading ? { servedBuild: state.reloading.build } : {}),
+          reloading: undefined,
+          notices: [...state.notices, 'Reloaded: new requests get the folders as they are now.'].slice(-5),
+        });
         break;
       case 'stopped':
         break;
@@ -149,6 +179,7 @@ const stores = new WeakMap<NetbootApi, ServeStore>();
 const NO_BRIDGE = {
   serveInterfaces: async () => ({ ok: false, error: { kind: 'bug', message: 'Serving needs the app.' } }),
   serveStart: async () => ({ ok: false, error: { kind: 'bug', message: 'Serving needs the app.' } }),
+  serveReload: async () => ({ ok: false, error: { kind: 'bug', message: 'Serving needs the app.' } }),
   jobCancel: async () => ({ ok: true, value: false }),
   addEventListener: () => undefined,
 } as unknown as NetbootApi;

@@ -134,6 +134,7 @@ const VALID: { [C in InvokeChannel]: fc.Arbitrary<Record<string, unknown>> } = {
     },
     { requiredKeys: ['jobId', 'dirs', 'iface'] },
   ),
+  'serve:reload': fc.record({ jobId }),
 };
 
 // ---------------------------------------------------------------------------

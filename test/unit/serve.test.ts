@@ -29,9 +29,9 @@ describe('scripts', () => {
   const menu = { defaultIndex: 2, timeoutSeconds: 5 };
   const systems = [system(1, 'web'), system(2, 'db ${evil}\nchain http://x')];
 
-  it('sends iPXE back with its MAC, by an absolute URL', () => {
+  it('sends iPXE back with its MAC and architecture, by an absolute URL', () => {
     expect(entryScript('http://10.0.0.1:8080')).toBe(
-      '#!ipxe\nchain http://10.0.0.1:8080/select.ipxe?mac=${netX/mac:hexhyp}\n',
+      '#!ipxe\nchain http://10.0.0.1:8080/select.ipxe?mac=${netX/mac:hexhyp}&arch=${buildarch}\n',
     );
   });
 

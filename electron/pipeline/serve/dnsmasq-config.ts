@@ -1,7 +1,8 @@
 /**
  * The configuration of the dnsmasq we run: DHCP (proxy by default, or full
  * with a range) on one interface, and TFTP serving only the iPXE loaders.
- * Plain PXE firmware gets its loader by its architecture (DHCP option 93);
+ * Plain PXE firmware gets its loader by its architecture (DHCP option 93:
+ * BIOS, x86_64 UEFI, and arm64 UEFI (11) when an aarch64 system is served);
  * iPXE (option 175, user class iPXE) gets the HTTP entry script instead, so
  * the chainload does not loop. Written into our private folder; the system's
  * dnsmasq and its configuration are never touched.
@@ -18,7 +19,7 @@ export interface DnsmasqServeConfig {
   /** The folder of the loaders (our private one). */
   tftpRoot: string;
   /** Which loaders are there. */
-  loaders: { bios?: string | undefined; uefi?: string | undefined };
+  loaders: { bios?: string | undefined; uefi?: string | undefined; arm64?: string | undefined };
   /** What iPXE is sent to: http://ADDRESS:PORT/boot.ipxe. */
   entryUrl: string;
   leaseFile: string;
@@ -68,17 +69,22 @@ export function dnsmasqConfig(c: DnsmasqServeConfig): string {
     'dhcp-match=set:bios,option:client-arch,0',
     'dhcp-match=set:efi64,option:client-arch,7',
     'dhcp-match=set:efi64,option:client-arch,9',
+    'dhcp-match=set:efiarm64,option:client-arch,11',
   ];
   if (c.range) {
     lines.push(`dhcp-boot=tag:ipxe,${c.entryUrl}`);
     if (c.loaders.bios) lines.push(`dhcp-boot=tag:!ipxe,tag:bios,${c.loaders.bios}`);
     if (c.loaders.uefi) lines.push(`dhcp-boot=tag:!ipxe,tag:efi64,${c.loaders.uefi}`);
+    if (c.loaders.arm64) lines.push(`dhcp-boot=tag:!ipxe,tag:efiarm64,${c.loaders.arm64}`);
   } else {
     if (c.loaders.bios) lines.push(`pxe-service=tag:!ipxe,x86PC,"Netboot Composer (BIOS)",${c.loaders.bios}`);
     if (c.loaders.uefi) {
       for (const csa of ['BC_EFI', 'x86-64_EFI']) {
         lines.push(`pxe-service=tag:!ipxe,${csa},"Netboot Composer (UEFI)",${c.loaders.uefi}`);
       }
+    }
+    if (c.loaders.arm64) {
+      lines.push(`pxe-service=tag:!ipxe,ARM64_EFI,"Netboot Composer (UEFI arm64)",${c.loaders.arm64}`);
     }
     lines.push(`dhcp-boot=tag:ipxe,${c.entryUrl},,${c.address}`);
   }

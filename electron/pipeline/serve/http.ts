@@ -155,10 +155,12 @@ function handle(
   };
   if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(405);
   if (path === '/boot.ipxe') return script(entryScript(base));
-  if (path === '/menu.ipxe') return script(menuScript(systems, menu));
+  // iPXE's ${buildarch}: a word of letters, digits and _ (anything else is not followed).
+  const buildarch = /^\w{1,16}$/.exec(url.searchParams.get('arch') ?? '')?.[0];
+  if (path === '/menu.ipxe') return script(menuScript(systems, menu, buildarch));
   if (path === '/select.ipxe') {
     const mac = normalMac(url.searchParams.get('mac') ?? '');
-    return script(selectScript(systems, assignments, mac, menu), mac);
+    return script(selectScript(systems, assignments, mac, menu, buildarch), mac);
   }
   const match = /^\/(\d+)\/([^/]+)$/.exec(path);
   if (!match) return refuse(404);

@@ -6,6 +6,8 @@
 import { copyFile, chmod, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
+import { arm64Ipxe } from '../base/debian-arm64.ts';
+import { defaultCacheDir } from '../base/dirs.ts';
 import { NetbootError } from '../base/errors.ts';
 import { errnoCode, makeScratch } from '../base/fsutil.ts';
 import { findIpxeLoaders } from '../base/ipxe-loaders.ts';
@@ -87,6 +89,9 @@ function checkRange(
   }
 }
 
+/** The loader arm64 UEFI firmware gets (the TFTP export's too). */
+const ARM64_LOADER = 'ipxe-arm64.efi';
+
 /** Start serving; resolves once DHCP, TFTP and HTTP all answer. */
 export async function serve(options: ServeOptions): Promise<Serving> {
   if (options.dirs.length === 0) throw new NetbootError('Give at least one boot folder to serve.');
@@ -167,6 +172,21 @@ export async function serve(options: ServeOptions): Promise<Serving> {
         table.loaderBytes.set(name, (await stat(join(tftpRoot, name))).size);
       }
     }
+    // arm64 UEFI machines (option 93 = 11) get Debian's ipxe-arm64.efi, fetched into the cache as the TFTP export does.
+    let arm64: string | undefined;
+    if (systems.some((s) => s.arch === 'aarch64-linux')) {
+      try {
+        await copyFile(await arm64Ipxe(defaultCacheDir()), join(tftpRoot, ARM64_LOADER));
+        await chmod(join(tftpRoot, ARM64_LOADER), 0o644);
+        table.loaderBytes.set(ARM64_LOADER, (await stat(join(tftpRoot, ARM64_LOADER))).size);
+        arm64 = ARM64_LOADER;
+      } catch (error) {
+        options.onEvent({
+          event: 'notice',
+          message: `arm64 UEFI machines get no loader over TFTP (${(error as Error).message}); ones whose firmware runs iPXE still boot.`,
+        });
+      }
+    }
     let base = '';
     const serving = (): HttpServing => ({ systems, assignments, menu, base });
     const onHttp = (event: HttpEvent): void => {
@@ -205,6 +225,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
         loaders: {
           bios: loaders['undionly.kpxe'] ? 'undionly.kpxe' : undefined,
           uefi: loaders['snponly.efi'] ? 'snponly.efi' : loaders['ipxe.efi'] ? 'ipxe.efi' : undefined,
+          arm64,
         },
         entryUrl: url,
         leaseFile: join(scratch, 'leases'),
