@@ -127,6 +127,44 @@ async function stagePackage(name: string, dest: string): Promise<void> {
 }
 
 /** The benchmark's closure: made the first time, then reused while Nix still has it. */
+/**
+ * The two generations of a bench system (system.nix: the demo, the packages,
+ * and a leaf that differs between them) built into `state`, and the closure
+ * recorded in `record`. Shared by the debian closure and the server one.
+ */
+export async function writeGenerations(
+  state: string,
+  demo: string,
+  packagesFile: string,
+  packages: string[],
+  record: string,
+): Promise<BenchClosure> {
+  const toplevels: string[] = [];
+  for (const generation of ['0', '1']) {
+    const { stdout: built } = await run('nix-build', [
+      join(import.meta.dirname, 'system.nix'),
+      '-o',
+      join(state, `toplevel-${generation}`),
+      '--arg',
+      'bootstrap',
+      join(state, 'demo-bootstrap'),
+      '--argstr',
+      'demo',
+      demo,
+      '--arg',
+      'packages',
+      packagesFile,
+      '--argstr',
+      'generation',
+      generation,
+    ]);
+    toplevels.push(built.trim().split('\n').pop()!);
+  }
+  const closure: BenchClosure = { toplevels: [toplevels[0]!, toplevels[1]!], packages };
+  await writeFile(record, `${JSON.stringify(closure, null, 2)}\n`);
+  return closure;
+}
+
 export async function benchClosure(log: (line: string) => void = () => undefined): Promise<BenchClosure> {
   const state = benchStateDir();
   const record = join(state, 'closure.json');
@@ -157,30 +195,7 @@ export async function benchClosure(log: (line: string) => void = () => undefined
   const packagesFile = join(state, 'packages.json');
   await writeFile(packagesFile, `${JSON.stringify(packages)}\n`);
 
-  const toplevels: string[] = [];
-  for (const generation of ['0', '1']) {
-    const { stdout: built } = await run('nix-build', [
-      join(import.meta.dirname, 'system.nix'),
-      '-o',
-      join(state, `toplevel-${generation}`),
-      '--arg',
-      'bootstrap',
-      join(state, 'demo-bootstrap'),
-      '--argstr',
-      'demo',
-      demo,
-      '--arg',
-      'packages',
-      packagesFile,
-      '--argstr',
-      'generation',
-      generation,
-    ]);
-    toplevels.push(built.trim().split('\n').pop()!);
-  }
-  const closure: BenchClosure = { toplevels: [toplevels[0]!, toplevels[1]!], packages };
-  await writeFile(record, `${JSON.stringify(closure, null, 2)}\n`);
-  return closure;
+  return writeGenerations(state, demo, packagesFile, packages, record);
 }
 
 if (import.meta.main) {

@@ -13,7 +13,7 @@ import { copyFile, link, lstat, mkdir, readdir, readFile, rm, writeFile } from '
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildDemo } from '../electron/pipeline/compose/demo.ts';
-import { type BenchClosure, benchStateDir } from './closure.ts';
+import { type BenchClosure, benchStateDir, writeGenerations } from './closure.ts';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -113,30 +113,7 @@ export async function serverClosure(log: (line: string) => void = () => undefine
   const packagesFile = join(state, 'packages.json');
   await writeFile(packagesFile, `${JSON.stringify(packages)}\n`);
 
-  const toplevels: string[] = [];
-  for (const generation of ['0', '1']) {
-    const { stdout } = await run('nix-build', [
-      join(import.meta.dirname, 'system.nix'),
-      '-o',
-      join(state, `toplevel-${generation}`),
-      '--arg',
-      'bootstrap',
-      join(state, 'demo-bootstrap'),
-      '--argstr',
-      'demo',
-      demo,
-      '--arg',
-      'packages',
-      packagesFile,
-      '--argstr',
-      'generation',
-      generation,
-    ]);
-    toplevels.push(stdout.trim().split('\n').pop()!);
-  }
-  const closure: BenchClosure = { toplevels: [toplevels[0]!, toplevels[1]!], packages };
-  await writeFile(record, `${JSON.stringify(closure, null, 2)}\n`);
-  return closure;
+  return writeGenerations(state, demo, packagesFile, packages, record);
 }
 
 if (import.meta.main) {
