@@ -5,17 +5,13 @@
  * ipxe-arm64.efi, Debian 12's has none: it is fetched from Debian 13 into
  * the cache, see debian-arm64.ts).
  */
-import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Arch } from '../../shared/types.ts';
 import { arm64Ipxe } from '../base/debian-arm64.ts';
 import { NetbootError } from '../base/errors.ts';
 import { exists } from '../base/fsutil.ts';
 import { readImageRecord } from '../media/usb-image.ts';
-import type { UefiFiles } from './firmware.ts';
-
-/** Where distributions keep QEMU's firmware descriptors (docs/interop/firmware.json), in QEMU's order. */
-const DESCRIPTOR_DIRS = ['/etc/qemu/firmware', '/usr/share/qemu/firmware'];
+import { uefiFromDescriptors, type UefiFiles } from './firmware.ts';
 
 /** AAVMF without descriptors: Debian/Ubuntu, Fedora, Arch. */
 const AAVMF_CANDIDATES: [code: string, vars: string][] = [
@@ -43,38 +39,9 @@ export async function bootArch(medium: { dir?: string | undefined; usbImage?: st
     : 'x86_64-linux';
 }
 
-interface FirmwareDescriptor {
-  'interface-types'?: string[];
-  mapping?: { device?: string; executable?: { filename?: string }; 'nvram-template'?: { filename?: string } };
-  targets?: { architecture?: string }[];
-  features?: string[];
-}
-
-async function aavmfFromDescriptors(): Promise<[string, string] | undefined> {
-  for (const dir of DESCRIPTOR_DIRS) {
-    const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.json')).sort();
-    for (const name of names) {
-      const d = await readFile(join(dir, name), 'utf8').then(
-        (text) => JSON.parse(text) as FirmwareDescriptor,
-        () => undefined,
-      );
-      const executable = d?.mapping?.executable?.filename;
-      const template = d?.mapping?.['nvram-template']?.filename;
-      if (
-        d?.['interface-types']?.includes('uefi') &&
-        d.mapping?.device === 'flash' &&
-        d.targets?.some((t) => t.architecture === 'aarch64') &&
-        !d.features?.some((f) => f === 'secure-boot' || f === 'enrolled-keys') &&
-        executable &&
-        template &&
-        (await exists(executable)) &&
-        (await exists(template))
-      ) {
-        return [executable, template];
-      }
-    }
-  }
-  return undefined;
+/** AAVMF without Secure Boot as QEMU's firmware descriptors name it. */
+function aavmfFromDescriptors(): Promise<[string, string] | undefined> {
+  return uefiFromDescriptors('aarch64', ['secure-boot', 'enrolled-keys']);
 }
 
 /**

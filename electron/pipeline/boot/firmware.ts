@@ -56,8 +56,15 @@ interface FirmwareDescriptor {
   features?: string[];
 }
 
-/** OVMF without Secure Boot as QEMU's firmware descriptors name it, or undefined. */
-async function ovmfFromDescriptors(): Promise<[string, string] | undefined> {
+/**
+ * A UEFI firmware for `architecture` as QEMU's firmware descriptors name it
+ * (flash code and its variables' template, both present), with none of the
+ * `refused` features, or undefined. OVMF: x86_64; AAVMF: aarch64 (aarch64.ts).
+ */
+export async function uefiFromDescriptors(
+  architecture: 'x86_64' | 'aarch64',
+  refused: readonly string[],
+): Promise<[string, string] | undefined> {
   for (const dir of DESCRIPTOR_DIRS) {
     const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.json')).sort();
     for (const name of names) {
@@ -70,8 +77,8 @@ async function ovmfFromDescriptors(): Promise<[string, string] | undefined> {
       if (
         d?.['interface-types']?.includes('uefi') &&
         d.mapping?.device === 'flash' &&
-        d.targets?.some((t) => t.architecture === 'x86_64') &&
-        !d.features?.some((f) => f === 'secure-boot' || f === 'requires-smm' || f === 'enrolled-keys') &&
+        d.targets?.some((t) => t.architecture === architecture) &&
+        !d.features?.some((f) => refused.includes(f)) &&
         executable &&
         template &&
         (await exists(executable)) &&
@@ -82,6 +89,11 @@ async function ovmfFromDescriptors(): Promise<[string, string] | undefined> {
     }
   }
   return undefined;
+}
+
+/** OVMF without Secure Boot, SMM or enrolled keys, as QEMU's firmware descriptors name it. */
+function ovmfFromDescriptors(): Promise<[string, string] | undefined> {
+  return uefiFromDescriptors('x86_64', ['secure-boot', 'requires-smm', 'enrolled-keys']);
 }
 
 /**
