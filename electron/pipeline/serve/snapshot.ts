@@ -9,6 +9,7 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { SCRIPT_NAME } from '../../shared/boot-folder.ts';
+import type { ServedSystemInfo } from '../../shared/serve.ts';
 import { NetbootError } from '../base/errors.ts';
 import { readBootFolderFiles, readRecord } from '../media/read-folder.ts';
 
@@ -19,17 +20,13 @@ export interface ServedFile {
   handle: FileHandle;
 }
 
-/** One boot folder, as served. */
-export interface ServedSystem {
-  /** 1, 2, ...: its place on the command line, in its URL (/1/netboot.ipxe) and in the menu. */
-  index: number;
-  dir: string;
-  /** From the script's first comment: the system's name, its NixOS version, its architecture. */
-  name: string;
-  version?: string | undefined;
-  arch?: string | undefined;
-  /** RAM a machine needs, from the record. */
-  ramBytes?: number | undefined;
+/**
+ * One boot folder, as served: what the events say of it (index: 1, 2, ..., its
+ * place on the command line, in its URL and in the menu; name, version and
+ * architecture from the script's first comment; RAM from the record), and
+ * its open files.
+ */
+export interface ServedSystem extends Omit<ServedSystemInfo, 'files'> {
   /** The iPXE script as it was when served (it is small: held in memory). */
   script: Buffer;
   /** Every file of the record but the script, by name. */
