@@ -53,6 +53,18 @@ function suggestRange(i: NetInterface | undefined): { rangeStart: string; rangeE
   return base ? { rangeStart: `${base}.100`, rangeEnd: `${base}.199` } : { rangeStart: '', rangeEnd: '' };
 }
 
+/** What one serving run fills in, as it is before a run (and at the start of the next). */
+const NO_RUN = {
+  job: undefined,
+  command: undefined,
+  serving: undefined,
+  clients: [],
+  notices: [],
+  reason: undefined,
+  error: undefined,
+  reloading: undefined,
+} satisfies Partial<ServeState>;
+
 export function createServeStore(api: NetbootApi): ServeStore {
   const store = createStore<ServeState>()((set, get) => ({
     open: false,
@@ -62,16 +74,9 @@ export function createServeStore(api: NetbootApi): ServeStore {
     rangeStart: '',
     rangeEnd: '',
     status: 'idle',
-    job: undefined,
-    command: undefined,
-    serving: undefined,
-    clients: [],
-    notices: [],
-    reason: undefined,
-    error: undefined,
+    ...NO_RUN,
     dirs: [],
     servedBuild: undefined,
-    reloading: undefined,
     toggle() {
       const open = !get().open;
       set({ open });
@@ -97,16 +102,10 @@ export function createServeStore(api: NetbootApi): ServeStore {
       const jobId = newJobId('serve');
       set({
         status: 'starting',
+        ...NO_RUN,
         job: jobId,
-        command: undefined,
-        serving: undefined,
-        clients: [],
-        notices: [],
-        reason: undefined,
-        error: undefined,
         dirs,
         servedBuild: build,
-        reloading: undefined,
       });
       const answer = await call(() =>
         api.serveStart({
