@@ -14,12 +14,13 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootFolderFor, MainHandlers, type Sender } from '../../electron/main/handlers.ts';
+import { bootFolderFor, type Sender } from '../../electron/main/handlers.ts';
 import { LOCK_NAME } from '../../electron/pipeline/media/record.ts';
 import { JOB_EVENT_CHANNEL, type JobEvent } from '../../electron/shared/ipc.ts';
 import { folderState } from '../helpers/faults.ts';
 import { recordFigures } from '../helpers/figures.ts';
 import { buildFixture, CLI, jsonEvents, tempDir } from '../helpers/fixtures.ts';
+import { testHandlers } from '../helpers/main-handlers.ts';
 
 const cases: string[] = [];
 
@@ -201,18 +202,7 @@ describe('two writers, one target', () => {
       },
       isDestroyed: () => false,
     };
-    const handlers = new MainHandlers({
-      userDataDir,
-      cacheDir,
-      version: 'test',
-      hostArch: 'x86_64-linux',
-      services: {
-        chooseFolder: async () => null,
-        chooseFile: async () => null,
-        showFolder: async () => undefined,
-        writeClipboard: () => undefined,
-      },
-    });
+    const handlers = await testHandlers({ userDataDir, cacheDir });
     const cli = new Run(['build', '--toplevel', system, '--out', out, '--cache', cacheDir, '--json']);
     await cli.waitFor(FIRST_EVENT);
     cli.child.kill('SIGSTOP');

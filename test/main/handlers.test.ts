@@ -5,26 +5,16 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { MainHandlers, type Sender } from '../../electron/main/handlers.ts';
+import type { MainHandlers, Sender } from '../../electron/main/handlers.ts';
 import { createIpcRouter } from '../../electron/main/ipc.ts';
 import { defaultBuildOptions, type JobEvent } from '../../electron/shared/ipc.ts';
 import { buildFixture, qemuProcessesFor, tempDir } from '../helpers/fixtures.ts';
+import { testHandlers } from '../helpers/main-handlers.ts';
 
 const sender: Sender = { id: 7, send: () => undefined, isDestroyed: () => false };
 
-async function handlers(): Promise<MainHandlers> {
-  return new MainHandlers({
-    userDataDir: await tempDir(),
-    cacheDir: await tempDir(),
-    version: 'test',
-    hostArch: 'x86_64-linux',
-    services: {
-      chooseFolder: async () => null,
-      chooseFile: async () => null,
-      showFolder: async () => undefined,
-      writeClipboard: () => undefined,
-    },
-  });
+function handlers(): Promise<MainHandlers> {
+  return testHandlers();
 }
 
 describe('flake:list', () => {

@@ -8,10 +8,11 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MainHandlers, type Sender } from '../../electron/main/handlers.ts';
+import type { Sender } from '../../electron/main/handlers.ts';
 import { createIpcRouter } from '../../electron/main/ipc.ts';
 import type { JobEvent } from '../../electron/shared/ipc.ts';
 import { tempDir } from '../helpers/fixtures.ts';
+import { testHandlers } from '../helpers/main-handlers.ts';
 
 const STAND_IN = `
 import { appendFileSync } from 'node:fs';
@@ -45,19 +46,7 @@ describe('serve:reload', () => {
       },
       isDestroyed: () => false,
     };
-    const handlers = new MainHandlers({
-      userDataDir: await tempDir(),
-      cacheDir: await tempDir(),
-      version: 'test',
-      hostArch: 'x86_64-linux',
-      services: {
-        chooseFolder: async () => null,
-        chooseFile: async () => null,
-        showFolder: async () => undefined,
-        writeClipboard: () => undefined,
-      },
-      serveHelper: { cliPath: cli, wrap: [] },
-    });
+    const handlers = await testHandlers({ serveHelper: { cliPath: cli, wrap: [] } });
     const router = createIpcRouter(handlers, () => true);
     const until = (test: () => boolean) =>
       new Promise<void>((resolve) => {
